@@ -1,0 +1,3 @@
+from rfm_spark.cli import main
+
+raise SystemExit(main())

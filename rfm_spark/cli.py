@@ -1,0 +1,145 @@
+"""Command line: `rfm-spark run` and `rfm-spark generate` (see the README and CONTRACT).
+
+Only parses options, loads the config, gets a session and calls the package. Exit codes:
+0 success, 1 an error-severity data-quality rule failed, 2 bad usage or configuration,
+3 any other failure. A user error never ends in a bare traceback (--debug shows one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import logging
+import os
+import sys
+from pathlib import Path
+
+from rfm_spark.errors import ConfigError, RfmError
+
+log = logging.getLogger("rfm_spark.cli")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse's own exit code is 2 as well
+        self.print_usage(sys.stderr)
+        print(f"rfm-spark: error: {message}", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, got {text!r}") from None
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {value}")
+    return value
+
+
+def _rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0 <= value <= 0.5:
+        raise argparse.ArgumentTypeError(f"expected a rate between 0 and 0.5, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="rfm-spark", description=__doc__.splitlines()[0])
+    parser.add_argument("--debug", action="store_true", help="show tracebacks and Spark logs")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    run = commands.add_parser("run", help="run the pipeline: raw -> staging -> marts")
+    run.add_argument("--config", help="YAML config (default: conf/local.yaml)")
+    run.add_argument("--raw-dir", help="raw landing folder (overrides raw.dir)")
+    run.add_argument("--warehouse", help="warehouse folder (overrides warehouse.dir)")
+    run.add_argument("--as-of", type=_date, help="reference date for recency, YYYY-MM-DD")
+    run.add_argument("--full-refresh", action="store_true",
+                     help="rebuild every table from all raw files")
+
+    gen = commands.add_parser("generate", help="write a deterministic synthetic raw landing")
+    gen.add_argument("--out", required=True, help="folder to write <table>/*.csv into")
+    gen.add_argument("--config", help="YAML config whose `sample` section gives the defaults")
+    gen.add_argument("--customers", type=_positive_int)
+    gen.add_argument("--orders", type=_positive_int)
+    gen.add_argument("--seed", type=int)
+    gen.add_argument("--start", type=_date)
+    gen.add_argument("--end", type=_date)
+    gen.add_argument("--dirty-rate", type=_rate)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from rfm_spark.logs import setup_logging
+
+    args = build_parser().parse_args(argv)
+    debug = args.debug or bool(os.environ.get("RFM_SPARK_DEBUG"))
+    setup_logging(verbose=debug)
+    try:
+        if args.command == "generate":
+            return _generate(args)
+        return _run(args, debug)
+    except RfmError as exc:
+        if debug:
+            log.exception("failed")
+        print(f"rfm-spark: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("rfm-spark: interrupted", file=sys.stderr)
+        return 3
+    except Exception as exc:  # noqa: BLE001 - the contract: exit 3 with a message
+        if debug:
+            log.exception("failed")
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        print(f"rfm-spark: failed: {first[:500]} (run with --debug for details)",
+              file=sys.stderr)
+        return 3
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from rfm_spark.config import load_settings
+    from rfm_spark.sample import SampleSpec, generate_landing
+
+    defaults = load_settings(args.config).sample
+    spec = SampleSpec(
+        customers=args.customers if args.customers is not None else defaults.customers,
+        orders=args.orders if args.orders is not None else defaults.orders,
+        seed=args.seed if args.seed is not None else defaults.seed,
+        start=args.start or dt.date.fromisoformat(defaults.start),
+        end=args.end or dt.date.fromisoformat(defaults.end),
+        dirty_rate=args.dirty_rate if args.dirty_rate is not None else defaults.dirty_rate,
+    )
+    if spec.end < spec.start:
+        raise ConfigError("--end: must not be before --start")
+    if spec.customers < 1:
+        raise ConfigError("--customers: need at least 1")
+    rows = generate_landing(Path(args.out), spec)
+    print(f"wrote {args.out}: " + ", ".join(f"{t} {n:,}" for t, n in rows.items()))
+    return 0
+
+
+def _run(args: argparse.Namespace, debug: bool) -> int:
+    from rfm_spark.config import load_settings
+    from rfm_spark.pipeline import RunOptions, run_pipeline
+    from rfm_spark.session import get_spark
+    from rfm_spark.summary import print_summary
+
+    settings = load_settings(
+        args.config, overrides={"raw.dir": args.raw_dir, "warehouse.dir": args.warehouse}
+    )
+    spark = get_spark(settings.spark)
+    if debug:
+        spark.sparkContext.setLogLevel("INFO")
+    result = run_pipeline(spark, settings, RunOptions(as_of=args.as_of,
+                                                      full_refresh=args.full_refresh))
+    print_summary(spark, settings, result)
+    return 0

@@ -1,0 +1,115 @@
+"""Column -> Column helpers: the project's equivalent of dbt macros.
+
+Each one is small, pure and tested on its own (tests/test_functions.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from pyspark.sql import Column, Window as W, functions as F
+
+ColumnOrName = Column | str
+
+TRUE_WORDS = ("true", "t", "yes", "y", "1")
+FALSE_WORDS = ("false", "f", "no", "n", "0")
+
+
+def _col(c: ColumnOrName) -> Column:
+    return F.col(c) if isinstance(c, str) else c
+
+
+def trimmed(c: ColumnOrName) -> Column:
+    """Trim white space; an empty string becomes NULL."""
+    return F.nullif(F.trim(_col(c)), F.lit(""))
+
+
+def canonical_id(c: ColumnOrName) -> Column:
+    """Ids as the warehouse keeps them: trimmed and upper-case (' c0012 ' -> 'C0012')."""
+    return F.upper(trimmed(c))
+
+
+def squash_spaces(c: ColumnOrName) -> Column:
+    """Trimmed, with inner runs of white space folded to one space."""
+    return trimmed(F.regexp_replace(_col(c), r"\s+", " "))
+
+
+def parse_timestamp(c: ColumnOrName, formats: Sequence[str]) -> Column:
+    """The first of `formats` that parses the trimmed text; NULL when none does."""
+    text = trimmed(c)
+    return F.coalesce(*[F.try_to_timestamp(text, F.lit(fmt)) for fmt in formats])
+
+
+def parse_date(c: ColumnOrName, formats: Sequence[str]) -> Column:
+    """Like parse_timestamp, as a date."""
+    return F.to_date(parse_timestamp(c, formats))
+
+
+def parse_decimal(c: ColumnOrName, precision: int = 18, scale: int = 2) -> Column:
+    """Decimal from text (rounded half-up to `scale`); NULL when it is not a number."""
+    return trimmed(c).try_cast(f"decimal({precision},{scale})")
+
+
+def parse_int(c: ColumnOrName) -> Column:
+    """Whole number from text; NULL for '2.5', 'abc' or empty."""
+    return trimmed(c).try_cast("int")
+
+
+def parse_bool(c: ColumnOrName) -> Column:
+    """true/false from the usual spellings (true, yes, y, 1 / false, no, n, 0); NULL otherwise."""
+    word = F.lower(trimmed(c))
+    return F.when(word.isin(*TRUE_WORDS), True).when(word.isin(*FALSE_WORDS), False)
+
+
+def is_unparsable(text: ColumnOrName, parsed: ColumnOrName) -> Column:
+    """The raw text holds something, but it did not parse."""
+    return trimmed(text).isNotNull() & _col(parsed).isNull()
+
+
+def reasons(checks: Iterable[tuple[Column, str]]) -> Column:
+    """array<string> of the names whose condition is true (empty array when none is)."""
+    flagged = [F.when(condition, F.lit(name)) for condition, name in checks]
+    return F.filter(F.array(*flagged), lambda r: r.isNotNull())
+
+
+def map_values(c: ColumnOrName, mapping: dict[str, str]) -> Column:
+    """Look `c` up in a Python dict turned into a literal map; NULL when absent."""
+    if not mapping:
+        return F.lit(None).cast("string")
+    pairs = [F.lit(x) for item in sorted(mapping.items()) for x in item]
+    return F.element_at(F.create_map(*pairs), _col(c))
+
+
+def days_between(start: ColumnOrName, end: ColumnOrName) -> Column:
+    """Whole days from `start` to `end` (dates or timestamps; negative when end is earlier)."""
+    return F.datediff(F.to_date(_col(end)), F.to_date(_col(start)))
+
+
+def ntile_score(
+    n: int,
+    order_by: ColumnOrName,
+    *,
+    ascending: bool = True,
+    tie_breaker: ColumnOrName = "customer_id",
+) -> Column:
+    """ntile(n) over every row, 1..n, ordered by `order_by` then `tie_breaker` ascending.
+
+    With ascending=True the largest values get n; with ascending=False the smallest do.
+    The window has no partitionBy: all rows pass through one task. It is the reference
+    implementation of the score; the pipeline uses rfm_spark.intermediate.ntile for
+    large inputs.
+    """
+    key = _col(order_by).asc() if ascending else _col(order_by).desc()
+    return F.ntile(n).over(W.orderBy(key, _col(tie_breaker).asc()))
+
+
+def percent_rank_of(order_by: ColumnOrName) -> Column:
+    """percent_rank() over every row by `order_by` ascending: 0.0 for the smallest, 1.0 for
+    the largest; equal values share a rank, so the result is deterministic without a
+    tie-breaker."""
+    return F.percent_rank().over(W.orderBy(_col(order_by).asc()))
+
+
+def safe_ratio(numerator: ColumnOrName, denominator: ColumnOrName) -> Column:
+    """numerator / denominator as a double; NULL when the denominator is 0 or NULL."""
+    return F.try_divide(_col(numerator).cast("double"), _col(denominator).cast("double"))

@@ -1,0 +1,1 @@
+"""Intermediate models: per-customer order summary and RFM scores."""

@@ -1,0 +1,1 @@
+"""All reads and writes: the raw landing, Delta tables (paths or catalog names)."""

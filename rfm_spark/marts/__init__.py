@@ -1,0 +1,1 @@
+"""Marts: customer_segmentation and top_customers."""

@@ -1,0 +1,104 @@
+"""The one place that builds (or finds) the SparkSession.
+
+- An active session (pytest, a notebook) is returned as it is.
+- Under spark-submit or on Databricks the platform owns the session: we call
+  getOrCreate() and only fill in Delta settings the platform left unset.
+- Locally we check Java, start Spark with the configured master and add Delta Lake,
+  whose jars are resolved from Maven Central once and cached by Ivy (~/.ivy2*).
+
+Nothing here runs at import time.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+
+from pyspark import SparkConf
+from pyspark.sql import SparkSession
+
+from rfm_spark.config import SparkSettings
+from rfm_spark.errors import EnvironmentProblem
+
+MIN_JAVA = 17
+DELTA_SETTINGS = {
+    "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
+    "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
+}
+
+
+def on_databricks() -> bool:
+    return "DATABRICKS_RUNTIME_VERSION" in os.environ
+
+
+def under_spark_submit() -> bool:
+    # spark-submit's PythonRunner starts the JVM first and hands Python its gateway.
+    return "PYSPARK_GATEWAY_PORT" in os.environ
+
+
+def java_major_version(java: str) -> int | None:
+    """Major version of the given java binary, or None when it cannot be run."""
+    try:
+        out = subprocess.run([java, "-version"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    match = re.search(r'version "(\d+)(?:\.(\d+))?', out.stderr + out.stdout)
+    if not match:
+        return None
+    major = int(match.group(1))
+    return int(match.group(2)) if major == 1 and match.group(2) else major
+
+
+def check_java() -> None:
+    """Fail with one clear sentence when Java is missing or older than Spark 4 needs."""
+    java_home = os.environ.get("JAVA_HOME")
+    java = os.path.join(java_home, "bin", "java") if java_home else shutil.which("java")
+    if not java or not os.path.exists(java):
+        raise EnvironmentProblem(
+            f"Java {MIN_JAVA} or newer is needed to run Spark, and no 'java' was found "
+            "(install a JDK 17, e.g. 'apt-get install openjdk-17-jre-headless', or set JAVA_HOME)."
+        )
+    version = java_major_version(java)
+    if version is None or version < MIN_JAVA:
+        raise EnvironmentProblem(
+            f"Java {MIN_JAVA} or newer is needed to run Spark, but {java} is "
+            f"{'of unknown version' if version is None else f'Java {version}'} "
+            "(install a JDK 17 and point JAVA_HOME at it)."
+        )
+
+
+def get_spark(settings: SparkSettings) -> SparkSession:
+    """Return the session to use, creating a local Delta-enabled one only when none exists."""
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        return active
+    if on_databricks() or under_spark_submit():
+        return _platform_session(settings)
+    return _local_session(settings)
+
+
+def _platform_session(settings: SparkSettings) -> SparkSession:
+    """Take the platform's session; add Delta settings only where the platform set none."""
+    platform_conf = SparkConf()
+    builder = SparkSession.builder.appName(settings.app_name)
+    if not on_databricks():
+        for key, value in DELTA_SETTINGS.items():
+            if not platform_conf.contains(key):
+                builder = builder.config(key, value)
+    return builder.getOrCreate()
+
+
+def _local_session(settings: SparkSettings) -> SparkSession:
+    check_java()
+    builder = SparkSession.builder.appName(settings.app_name).master(settings.master or "local[*]")
+    for key, value in {**DELTA_SETTINGS, "spark.ui.enabled": "false", **settings.conf}.items():
+        builder = builder.config(key, value)
+    if settings.delta_from_maven:
+        from delta import configure_spark_with_delta_pip
+
+        builder = configure_spark_with_delta_pip(builder)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel(settings.log_level)
+    return spark

@@ -1,0 +1,65 @@
+"""Steps every staging table shares: keep the raw row beside its typed form, split the
+rows that cannot be trusted off to quarantine, keep the latest version of each key."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from pyspark.sql import Column, DataFrame, Window as W, functions as F
+
+from rfm_spark.functions import reasons
+
+RAW = "_raw"
+REASONS = "_dq_reasons"
+SOURCE_FILE = "_source_file"
+
+
+def with_raw(raw: DataFrame, raw_columns: Sequence[str]) -> Column:
+    """The untouched raw columns (and their file) as one struct, for quarantine."""
+    return F.struct(*[F.col(c) for c in (*raw_columns, SOURCE_FILE)]).alias(RAW)
+
+
+def dq_reasons(checks: Sequence[tuple[Column, str]]) -> Column:
+    """Reasons a row goes to quarantine; `_malformed` (a CSV line of the wrong shape) always
+    counts."""
+    return reasons([(F.col("_malformed"), "malformed_row"), *checks]).alias(REASONS)
+
+
+def accepted_rows(validated: DataFrame) -> DataFrame:
+    """Rows with no reason against them, typed, with their source file for tie-breaking."""
+    return (
+        validated.where(F.size(REASONS) == 0)
+        .drop(REASONS)
+        .withColumn(SOURCE_FILE, F.col(f"{RAW}.{SOURCE_FILE}"))
+        .drop(RAW)
+    )
+
+
+def quarantine_rows(validated: DataFrame, run_id: str) -> DataFrame:
+    """Rejected rows as the contract keeps them: raw columns, `_dq_reasons`, `_source_file`,
+    `_run_id`."""
+    return validated.where(F.size(REASONS) > 0).select(
+        f"{RAW}.*", F.col(REASONS), F.lit(run_id).alias("_run_id")
+    )
+
+
+def latest_per_key(
+    df: DataFrame,
+    keys: Sequence[str],
+    order_by: Sequence[Column],
+) -> DataFrame:
+    """One row per key: the first by `order_by`, then by the row's content so that equal
+    versions in different files still give the same answer whatever order files arrive in."""
+    content = F.sha2(F.to_json(F.struct(*[F.col(c) for c in df.columns])), 256)
+    window = W.partitionBy(*keys).orderBy(*order_by, content.desc())
+    return (
+        df.withColumn("_version_rank", F.row_number().over(window))
+        .where(F.col("_version_rank") == 1)
+        .drop("_version_rank")
+    )
+
+
+def delivery_name(source_file: str | Column = SOURCE_FILE) -> Column:
+    """A delivery is named by its file name (orders/d7.csv pairs with order_items/d7.csv)."""
+    col = F.col(source_file) if isinstance(source_file, str) else source_file
+    return F.regexp_extract(col, r"([^/\\]+)$", 1)

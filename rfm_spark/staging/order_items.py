@@ -1,0 +1,88 @@
+"""staging/order_items: typed order lines that belong to the latest version of their order.
+
+Order lines carry no `updated_at`. A delivery writes `orders/<name>.csv` and
+`order_items/<name>.csv` together, so lines pair with the order version delivered in
+the file of the same name. An order's lines are the set delivered with its newest
+accepted version that came with lines; a set delivered without its order is used only
+when no set was paired with one (newest delivery name first). So an order re-sent with
+fewer lines loses the old lines, and a late file carrying an older version of the
+order does not replace the newer lines.
+"""
+
+from __future__ import annotations
+
+from pyspark.sql import DataFrame, Window as W, functions as F
+
+from rfm_spark.functions import canonical_id, is_unparsable, parse_decimal, parse_int, trimmed
+from rfm_spark.staging.cleansing import delivery_name, dq_reasons, latest_per_key, with_raw
+
+REQUIRED = ("order_id", "line_no", "product_id", "quantity", "unit_price", "discount")
+OPTIONAL: tuple[str, ...] = ()
+KEYS = ("order_id", "line_no")
+
+
+def standardise_order_items(raw: DataFrame) -> DataFrame:
+    """Typed order lines with `_dq_reasons` and the raw row in `_raw`."""
+    line_no = parse_int("line_no")
+    quantity = parse_int("quantity")
+    unit_price = parse_decimal("unit_price")
+    discount_parsed = parse_decimal("discount")
+    discount = F.coalesce(discount_parsed, F.lit(0).cast("decimal(18,2)"))
+    gross = (quantity * unit_price).cast("decimal(18,2)")
+    checks = [
+        (canonical_id("order_id").isNull(), "missing_order_id"),
+        (trimmed("line_no").isNull(), "missing_line_no"),
+        (is_unparsable("line_no", line_no) | (line_no < 1), "invalid_line_no"),
+        (canonical_id("product_id").isNull(), "missing_product_id"),
+        (trimmed("quantity").isNull(), "missing_quantity"),
+        (is_unparsable("quantity", quantity), "unparsable_quantity"),
+        (quantity <= 0, "non_positive_quantity"),
+        (trimmed("unit_price").isNull(), "missing_unit_price"),
+        (is_unparsable("unit_price", unit_price), "unparsable_unit_price"),
+        (unit_price < 0, "negative_unit_price"),
+        (is_unparsable("discount", discount_parsed), "unparsable_discount"),
+        (discount_parsed < 0, "negative_discount"),
+        ((quantity > 0) & (unit_price >= 0) & (discount > gross), "discount_exceeds_line_amount"),
+    ]
+    return raw.select(
+        canonical_id("order_id").alias("order_id"),
+        line_no.alias("line_no"),
+        canonical_id("product_id").alias("product_id"),
+        quantity.alias("quantity"),
+        unit_price.alias("unit_price"),
+        discount.alias("discount"),
+        (gross - discount).cast("decimal(18,2)").alias("line_amount"),
+        dq_reasons(checks),
+        with_raw(raw, REQUIRED),
+    )
+
+
+def lines_of_latest_orders(accepted: DataFrame, versions: DataFrame) -> DataFrame:
+    """Keep, per order, the line set of the delivery chosen as described in the module doc;
+    then one row per (order_id, line_no).
+
+    `versions`: order_id, updated_at, _delivery of every accepted order version.
+    """
+    paired = versions.groupBy("order_id", "_delivery").agg(
+        F.max("updated_at").alias("_paired_updated_at")
+    )
+    sets = (
+        accepted.withColumn("_delivery", delivery_name())
+        .select("order_id", "_delivery")
+        .distinct()
+        .join(paired, on=["order_id", "_delivery"], how="left")
+    )
+    newest_set = W.partitionBy("order_id").orderBy(
+        F.col("_paired_updated_at").desc_nulls_last(), F.col("_delivery").desc()
+    )
+    chosen = (
+        sets.withColumn("_set_rank", F.row_number().over(newest_set))
+        .where(F.col("_set_rank") == 1)
+        .select("order_id", "_delivery")
+    )
+    lines = accepted.withColumn("_delivery", delivery_name()).join(
+        chosen, on=["order_id", "_delivery"], how="inner"
+    )
+    return latest_per_key(lines, KEYS, [F.col("_delivery").desc()]).select(
+        "order_id", "line_no", "product_id", "quantity", "unit_price", "discount", "line_amount"
+    )

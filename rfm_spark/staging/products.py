@@ -1,0 +1,49 @@
+"""staging/products: typed products, latest version per product_id."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from pyspark.sql import DataFrame, functions as F
+
+from rfm_spark.functions import (
+    canonical_id,
+    is_unparsable,
+    parse_decimal,
+    parse_timestamp,
+    squash_spaces,
+    trimmed,
+)
+from rfm_spark.staging.cleansing import dq_reasons, latest_per_key, with_raw
+
+REQUIRED = ("product_id", "product_name", "category", "list_price", "updated_at")
+OPTIONAL: tuple[str, ...] = ()
+KEYS = ("product_id",)
+
+
+def standardise_products(raw: DataFrame, timestamp_formats: Sequence[str]) -> DataFrame:
+    """Typed products with `_dq_reasons` and the raw row in `_raw`."""
+    list_price = parse_decimal("list_price")
+    updated_at = parse_timestamp("updated_at", timestamp_formats)
+    checks = [
+        (canonical_id("product_id").isNull(), "missing_product_id"),
+        (is_unparsable("list_price", list_price), "unparsable_list_price"),
+        (list_price < 0, "negative_list_price"),
+        (trimmed("updated_at").isNull(), "missing_updated_at"),
+        (is_unparsable("updated_at", updated_at), "unparsable_updated_at"),
+    ]
+    return raw.select(
+        canonical_id("product_id").alias("product_id"),
+        squash_spaces("product_name").alias("product_name"),
+        F.initcap(squash_spaces("category")).alias("category"),
+        list_price.alias("list_price"),
+        updated_at.alias("updated_at"),
+        dq_reasons(checks),
+        with_raw(raw, REQUIRED),
+    )
+
+
+def latest_products(accepted: DataFrame) -> DataFrame:
+    return latest_per_key(accepted, KEYS, [F.col("updated_at").desc()]).select(
+        "product_id", "product_name", "category", "list_price", "updated_at"
+    )

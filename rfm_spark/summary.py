@@ -1,0 +1,56 @@
+"""The end-of-run summary a person reads: reconciliation, scored customers, segments, top 5.
+
+Only aggregates and the (bounded) top 5 reach the driver.
+"""
+
+from __future__ import annotations
+
+from pyspark.sql import SparkSession, functions as F
+
+from rfm_spark.config import Settings
+from rfm_spark.io.warehouse import Warehouse
+from rfm_spark.pipeline import RunResult
+
+
+def _counts(df, column: str) -> list[tuple[str, int]]:
+    rows = df.groupBy(column).count().orderBy(F.col("count").desc(), F.col(column)).collect()
+    return [(r[column], int(r["count"])) for r in rows]
+
+
+def render_summary(spark: SparkSession, settings: Settings, result: RunResult) -> str:
+    wh = Warehouse(spark, settings.warehouse)
+    lines = [f"Run {result.run_id}: {result.status}, as of {result.as_of}"]
+    lines.append("")
+    lines.append(f"{'raw table':<12} {'read':>10} {'quarantined':>12} {'accepted':>10} "
+                 f"{'in staging':>11}  reconciles")
+    for c in result.staging:
+        ok = "yes" if c.rows_read == c.rows_quarantined + c.rows_accepted else "NO"
+        lines.append(f"{c.table:<12} {c.rows_read:>10,} {c.rows_quarantined:>12,} "
+                     f"{c.rows_accepted:>10,} {c.keys_in_staging:>11,}  {ok}")
+    if "marts.customer_segmentation" not in result.rows_written:
+        return "\n".join(lines)
+    seg = wh.read("marts.customer_segmentation")
+    scored = result.rows_written["marts.customer_segmentation"]
+    lines += ["", f"Customers scored: {scored:,}"]
+    if scored == 0:
+        lines.append("No completed orders on or before as_of: nothing to segment.")
+        return "\n".join(lines)
+    for title, column in (("Churn status", "churn_status"),
+                          ("Behavioural segment", "behavioral_segment"),
+                          ("RFM segment", "rfm_segment")):
+        lines.append(f"{title}:")
+        lines += [f"  {name:<22} {count:>8,}" for name, count in _counts(seg, column)]
+    top = (wh.read("marts.top_customers").orderBy("top_rank").limit(5).collect())
+    lines.append(f"Top {len(top)} customers (of {settings.top_customers.n} in marts.top_customers):")
+    lines.append(f"  {'#':>2} {'customer':<10} {'monetary':>12} {'share':>7} {'orders':>6} "
+                 f"{'rfm':>4}  status")
+    for r in top:
+        share = f"{r['revenue_share']:.1%}" if r["revenue_share"] is not None else "-"
+        lines.append(f"  {r['top_rank']:>2} {r['customer_id']:<10} {r['monetary']:>12,.2f} "
+                     f"{share:>7} {r['frequency']:>6} {r['rfm_score']:>4}  "
+                     f"{r['activity_status']}, {r['churn_status']}")
+    return "\n".join(lines)
+
+
+def print_summary(spark: SparkSession, settings: Settings, result: RunResult) -> None:
+    print(render_summary(spark, settings, result))
