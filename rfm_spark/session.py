@@ -11,10 +11,12 @@ Nothing here runs at import time.
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import re
 import shutil
 import subprocess
+from pathlib import Path
 
 from pyspark import SparkConf
 from pyspark.sql import SparkSession
@@ -90,15 +92,36 @@ def _platform_session(settings: SparkSettings) -> SparkSession:
     return builder.getOrCreate()
 
 
+def delta_ivy_dir() -> Path:
+    """Ivy cache that holds only Delta's jars for the installed delta-spark version."""
+    base = Path(os.environ.get("RFM_SPARK_CACHE", Path.home() / ".cache" / "rfm_spark"))
+    return base / f"ivy-delta-{importlib.metadata.version('delta-spark')}"
+
+
+def cached_delta_jars(ivy_dir: Path) -> list[str]:
+    """Jars a previous resolution left in the cache, or [] when Delta is not among them."""
+    jars = sorted(str(p) for p in (ivy_dir / "jars").glob("*.jar"))
+    return jars if any("delta-spark_" in Path(j).name for j in jars) else []
+
+
 def _local_session(settings: SparkSettings) -> SparkSession:
     check_java()
+    # Bind to loopback unless told otherwise: a laptop's changing address should not matter.
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     builder = SparkSession.builder.appName(settings.app_name).master(settings.master or "local[*]")
     for key, value in {**DELTA_SETTINGS, "spark.ui.enabled": "false", **settings.conf}.items():
         builder = builder.config(key, value)
     if settings.delta_from_maven:
-        from delta import configure_spark_with_delta_pip
+        ivy_dir = delta_ivy_dir()
+        jars = cached_delta_jars(ivy_dir)
+        if jars:  # resolved before: no Ivy round trip, works offline
+            builder = builder.config("spark.jars", ",".join(jars))
+        else:  # first run: Ivy fetches io.delta:delta-spark_2.13 and its deps from Maven Central
+            from delta import configure_spark_with_delta_pip
 
-        builder = configure_spark_with_delta_pip(builder)
+            builder = configure_spark_with_delta_pip(
+                builder.config("spark.jars.ivy", str(ivy_dir))
+            )
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel(settings.log_level)
     return spark

@@ -1,0 +1,114 @@
+"""Configuration is validated at start-up: every kind of mistake names its key (exit 2)."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from rfm_spark.cli import main
+from rfm_spark.config import load_settings, validate_segment_grid, SegmentCell
+from rfm_spark.errors import ConfigError
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def write_config(tmp_path: Path, overlay: dict) -> str:
+    base = (REPO / "conf" / "base.yaml").read_text()
+    (tmp_path / "base.yaml").write_text(base)
+    path = tmp_path / "test.yaml"
+    path.write_text(yaml.safe_dump({"inherits": "base.yaml", **overlay}))
+    return str(path)
+
+
+def test_shipped_configs_load():
+    for name in ("local.yaml", "cluster.yaml", "databricks.yaml", "base.yaml"):
+        settings = load_settings(str(REPO / "conf" / name))
+        assert settings.rfm.ntile == 5
+    assert load_settings(str(REPO / "conf" / "local.yaml")).sample.generate_if_empty is True
+
+
+@pytest.mark.parametrize(
+    "overlay, key",
+    [
+        ({"rfm": {"ntlie": 5}}, "rfm.ntlie"),  # unknown key
+        ({"spark": {"conf": {"x": [1]}}}, "spark.conf.x"),  # wrong type
+        ({"rfm": {"ntile": "five"}}, "rfm.ntile"),
+        ({"rfm": {"ntile": 12}}, "rfm.ntile"),
+        ({"top_customers": {"n": 0}}, "top_customers.n"),
+        ({"rfm": {"churn": {"active_max_days": 100}}}, "rfm.churn"),
+        ({"rfm": {"churn": {"active_max_days": None}}}, "rfm.churn.active_max_days"),
+        ({"staging": {"status_map": {"shipped": ["x"]}}}, "staging.status_map.shipped"),
+        ({"staging": {"status_map": {"cancelled": ["completed"]}}}, "staging.status_map"),
+        ({"staging": {"email_pattern": "("}}, "staging.email_pattern"),
+        ({"as_of": "yesterday"}, "as_of"),
+        ({"raw": {"tables": {"orders": {"format": "xlsx"}}}}, "raw.tables.orders.format"),
+        ({"raw": {"tables": {"invoices": {}}}}, "raw.tables.invoices"),
+        ({"warehouse": {"tables": {"marts.nope": "a.b"}}}, "warehouse.tables.marts.nope"),
+        ({"sample": {"dirty_rate": 0.9}}, "sample.dirty_rate"),
+        ({"sample": {"start": "2024-13-01"}}, "sample.start"),
+        ({"rfm": {"behavioral_segments": [{"name": "X"}]}}, "rfm.behavioral_segments[0]"),
+    ],
+)
+def test_bad_config_names_the_key(tmp_path, overlay, key):
+    with pytest.raises(ConfigError) as err:
+        load_settings(write_config(tmp_path, overlay))
+    assert f"'{key}" in str(err.value)
+
+
+def test_missing_key_is_named(tmp_path):
+    path = tmp_path / "lonely.yaml"
+    path.write_text(yaml.safe_dump({"as_of": "latest_order"}))
+    with pytest.raises(ConfigError, match="missing config key 'spark'"):
+        load_settings(str(path))
+
+
+def test_missing_parent_and_bad_yaml(tmp_path):
+    (tmp_path / "a.yaml").write_text("inherits: nowhere.yaml\n")
+    with pytest.raises(ConfigError, match="inherits"):
+        load_settings(str(tmp_path / "a.yaml"))
+    (tmp_path / "b.yaml").write_text("rfm: [unclosed\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_settings(str(tmp_path / "b.yaml"))
+
+
+def test_overlay_overrides_base_and_cli_overrides_overlay(tmp_path):
+    path = write_config(tmp_path, {"top_customers": {"n": 10}, "raw": {"dir": "/a"}})
+    settings = load_settings(path, overrides={"raw.dir": "/b", "warehouse.dir": None})
+    assert settings.top_customers.n == 10
+    assert settings.top_customers.activity.active_max_days == 30  # kept from base
+    assert settings.raw.dir == "/b"
+
+
+def test_default_segment_grid_covers_every_cell_once():
+    settings = load_settings(str(REPO / "conf" / "base.yaml"))
+    owners = {}
+    for seg in settings.rfm.segments:
+        for r in range(seg.r[0], seg.r[1] + 1):
+            for f in range(seg.f[0], seg.f[1] + 1):
+                owners.setdefault((r, f), []).append(seg.name)
+    assert sorted(owners) == [(r, f) for r in range(1, 6) for f in range(1, 6)]
+    assert all(len(names) == 1 for names in owners.values())
+
+
+def test_segment_grid_overlap_and_gap_are_rejected():
+    full = [SegmentCell("all", [1, 5], [1, 5])]
+    validate_segment_grid(full, 5)
+    with pytest.raises(ConfigError, match="overlaps 'all' at R1/F1"):
+        validate_segment_grid(full + [SegmentCell("dup", [1, 1], [1, 1])], 5)
+    with pytest.raises(ConfigError, match="not covered.*R5/F5"):
+        validate_segment_grid([SegmentCell("most", [1, 5], [1, 4]),
+                               SegmentCell("row", [1, 4], [5, 5])], 5)
+
+
+def test_cli_exit_code_2_for_bad_config(tmp_path, capsys):
+    path = write_config(tmp_path, {"rfm": {"segments": [{"name": "x", "r": [1, 5], "f": [1, 4]}]}})
+    assert main(["run", "--config", path]) == 2
+    assert "rfm.segments" in capsys.readouterr().err
+
+
+def test_cli_exit_code_2_for_bad_usage(capsys):
+    with pytest.raises(SystemExit) as err:
+        main(["run", "--as-of", "31/12/2024"])
+    assert err.value.code == 2
+    assert "--as-of" in capsys.readouterr().err
+    assert main(["run", "--config", "/no/such.yaml"]) == 2
