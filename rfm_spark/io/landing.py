@@ -115,6 +115,11 @@ def read_raw_table(
 def _read_csv(
     spark: SparkSession, table: str, directory: str, required: Sequence[str], columns: list[str]
 ) -> DataFrame:
+    # With CSV column pruning on, Spark tokenises only the selected columns and never sees
+    # that a line has too few or too many fields; with it off such lines fill
+    # _corrupt_record, which is how a malformed line reaches quarantine. The setting is read
+    # when the query runs, so it stays off for the session.
+    spark.conf.set("spark.sql.csv.parser.columnPruning.enabled", "false")
     files = list_files(spark, directory)
     groups: dict[tuple[str, ...], list[str]] = {}
     for file in files:

@@ -1,0 +1,48 @@
+import datetime as dt
+from decimal import Decimal as D
+
+from chispa import assert_df_equality
+
+from rfm_spark.intermediate.rfm_scores import rfm_scores
+from tests.rfm_fixtures import AS_OF, SCORES_SCHEMA, SUMMARY, SUMMARY_SCHEMA, scores_rows
+
+
+def test_scores_by_hand(spark):
+    summary = spark.createDataFrame(SUMMARY, SUMMARY_SCHEMA)
+    expected = spark.createDataFrame(scores_rows(), SCORES_SCHEMA)
+    assert_df_equality(rfm_scores(summary, AS_OF, 5), expected, ignore_row_order=True,
+                       ignore_nullable=True)
+
+
+def test_fewer_customers_than_buckets(spark):
+    summary = spark.createDataFrame([
+        ("X", dt.date(2024, 12, 1), dt.date(2024, 12, 21), 1, D("5.00")),
+        ("Y", dt.date(2024, 12, 1), dt.date(2024, 12, 26), 2, D("10.00")),
+    ], SUMMARY_SCHEMA)
+    expected = spark.createDataFrame([
+        ("X", AS_OF, dt.date(2024, 12, 1), dt.date(2024, 12, 21), 10, 1, D("5.00"), D("5.00"),
+         1, 1, 1, "111", 3, 2),
+        ("Y", AS_OF, dt.date(2024, 12, 1), dt.date(2024, 12, 26), 5, 2, D("10.00"), D("5.00"),
+         2, 2, 2, "222", 6, 1),
+    ], SCORES_SCHEMA)
+    assert_df_equality(rfm_scores(summary, AS_OF, 5), expected, ignore_row_order=True,
+                       ignore_nullable=True)
+
+
+def test_equal_frequencies_split_by_customer_id(spark):
+    # Ten customers with identical RFM values: scores follow customer_id, two per bucket.
+    rows = [(f"C{i:02d}", AS_OF, AS_OF, 1, D("1.00")) for i in range(10)]
+    summary = spark.createDataFrame(rows, SUMMARY_SCHEMA)
+    got = {r["customer_id"]: (r["r_score"], r["f_score"], r["m_score"], r["rfm_rank"])
+           for r in rfm_scores(summary, AS_OF, 5).collect()}
+    # rfm_rank: equal totals and monetary go by customer_id, so C08=1, C09=2, C06=3, ...
+    assert got == {
+        f"C{i:02d}": (i // 2 + 1, i // 2 + 1, i // 2 + 1, (4 - i // 2) * 2 + i % 2 + 1)
+        for i in range(10)
+    }
+
+
+def test_empty_summary_gives_empty_scores(spark):
+    summary = spark.createDataFrame([], SUMMARY_SCHEMA)
+    expected = spark.createDataFrame([], SCORES_SCHEMA)
+    assert_df_equality(rfm_scores(summary, AS_OF, 5), expected, ignore_nullable=True)
