@@ -249,19 +249,20 @@ class _Generator:
         return rows
 
     def dirty_line(self, row: list[str]) -> None:
+        """row: order_id, line_no, product_id, quantity, unit_price, discount."""
         kind = self.rng.randrange(6)
         if kind == 0:
-            row[2] = self.rng.choice(["-1", "two", "0"])
+            row[3] = self.rng.choice(["-1", "two", "0"])
         elif kind == 1:
-            row[3] = self.rng.choice(["-12.50", "abc", "", "1.2.3"])
+            row[4] = self.rng.choice(["-12.50", "abc", "", "1.2.3"])
         elif kind == 2:
-            row[4] = self.rng.choice(["-1.00", "free"])
+            row[5] = self.rng.choice(["-1.00", "free"])
         elif kind == 3:
-            row[1] = ""
+            row[2] = ""
         elif kind == 4:
-            row[0] = "x"
+            row[1] = "x"
         else:
-            row[2] = "3.5"
+            row[3] = "3.5"
 
     def orders(self, landing: _Landing, catalogue, cumulative, windows) -> None:
         rng, spec = self.rng, self.spec

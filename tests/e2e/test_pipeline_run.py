@@ -1,0 +1,153 @@
+"""Whole runs: generated landing -> CLI -> Delta tables read back and checked."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from chispa import assert_df_equality
+from pyspark.sql import functions as F
+
+from rfm_spark.cli import main
+from rfm_spark.sample import SampleSpec, generate_landing
+
+pytestmark = pytest.mark.e2e
+REPO = Path(__file__).resolve().parents[2]
+TABLES = ("customers", "products", "orders", "order_items")
+
+
+def read(spark, warehouse: Path, name: str):
+    return spark.read.format("delta").load(str(warehouse / name))
+
+
+def raw_rows(landing: Path, table: str) -> int:
+    total = 0
+    for path in (landing / table).glob("*.csv"):
+        with open(path, newline="") as handle:
+            total += sum(1 for _ in csv.reader(handle)) - 1
+    return total
+
+
+def config_without_sample(tmp_path: Path) -> str:
+    path = tmp_path / "e2e.yaml"
+    path.write_text(yaml.safe_dump({"inherits": str(REPO / "conf" / "base.yaml")}))
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def landing(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("landing")
+    generate_landing(folder, SampleSpec(customers=300, orders=3000, seed=11,
+                                        dirty_rate=0.05))
+    return folder
+
+
+def test_run_reconciles_and_marts_are_consistent(spark, landing, tmp_path, capsys):
+    warehouse = tmp_path / "wh"
+    config = config_without_sample(tmp_path)
+    args = ["run", "--config", config, "--raw-dir", str(landing), "--warehouse", str(warehouse)]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "Customers scored:" in out and "Top 5 customers" in out
+
+    runs = read(spark, warehouse, "audit/pipeline_runs").collect()
+    assert len(runs) == 1 and runs[0]["status"] == "succeeded"
+    run_id = runs[0]["run_id"]
+    for counts in runs[0]["table_counts"]:
+        table = counts["table"]
+        # nothing lost: every raw line is accepted or quarantined
+        assert counts["rows_read"] == raw_rows(landing, table)
+        assert counts["rows_read"] == counts["rows_quarantined"] + counts["rows_accepted"]
+        quarantine = read(spark, warehouse, f"quarantine/{table}")
+        assert quarantine.count() == counts["rows_quarantined"]
+        assert quarantine.where((F.size("_dq_reasons") == 0) | F.col("_source_file").isNull()
+                                | (F.col("_run_id") != run_id)).isEmpty()
+        staged = read(spark, warehouse, f"staging/{table}")
+        assert staged.count() == counts["keys_in_staging"]
+    assert read(spark, warehouse, "quarantine/orders").count() > 0
+
+    seg = read(spark, warehouse, "marts/customer_segmentation")
+    top = read(spark, warehouse, "marts/top_customers")
+    n = seg.count()
+    assert seg.select("customer_id").distinct().count() == n
+    assert seg.where(F.col("rfm_score") != F.concat_ws("", "r_score", "f_score",
+                                                       "m_score")).isEmpty()
+    assert seg.where(F.col("rfm_total") != F.col("r_score") + F.col("f_score")
+                     + F.col("m_score")).isEmpty()
+    assert sorted(r[0] for r in seg.select("rfm_rank").collect()) == list(range(1, n + 1))
+    assert seg.where(F.col("rfm_segment").isNull()).isEmpty()
+    # scored customers are exactly those with a completed order on or before as_of
+    as_of = runs[0]["as_of_date"]
+    orders = read(spark, warehouse, "staging/orders")
+    counted = orders.where((F.col("status") == "completed") & (F.col("order_date") <= as_of))
+    assert counted.select("customer_id").distinct().count() == n
+    top_rows = top.orderBy("top_rank").collect()
+    assert [r["top_rank"] for r in top_rows] == list(range(1, 21))
+    total = seg.agg(F.sum("monetary")).first()[0]
+    assert abs(float(sum(r["monetary"] for r in top_rows) / total)
+               - top_rows[-1]["cumulative_revenue_share"]) < 1e-9
+    shares = seg.select((F.col("monetary") / F.lit(total)).alias("s")).agg(F.sum("s")).first()[0]
+    assert abs(float(shares) - 1.0) < 1e-9
+
+    # a second run on the same input publishes the same tables
+    before = {name: read(spark, warehouse, name).cache() for name in
+              ("marts/customer_segmentation", "marts/top_customers", "staging/orders")}
+    for df in before.values():
+        df.count()
+    assert main(args) == 0
+    for name, df in before.items():
+        assert_df_equality(read(spark, warehouse, name), df, ignore_row_order=True)
+    assert read(spark, warehouse, "audit/pipeline_runs").count() == 2
+
+
+def test_as_of_ignores_later_orders(spark, landing, tmp_path):
+    warehouse = tmp_path / "wh"
+    as_of = dt.date(2024, 6, 30)
+    assert main(["run", "--config", config_without_sample(tmp_path), "--raw-dir", str(landing),
+                 "--warehouse", str(warehouse), "--as-of", as_of.isoformat()]) == 0
+    seg = read(spark, warehouse, "marts/customer_segmentation")
+    row = seg.agg(F.max("last_order_date").alias("last"), F.min("recency_days").alias("rec"),
+                  F.collect_set("as_of_date").alias("as_of")).first()
+    assert row["last"] <= as_of and row["rec"] >= 0 and row["as_of"] == [as_of]
+
+
+def test_empty_landing_gives_empty_marts(spark, tmp_path, capsys):
+    landing, warehouse = tmp_path / "raw", tmp_path / "wh"
+    for table in TABLES:
+        (landing / table).mkdir(parents=True)
+    assert main(["run", "--config", config_without_sample(tmp_path), "--raw-dir", str(landing),
+                 "--warehouse", str(warehouse)]) == 0
+    assert read(spark, warehouse, "marts/customer_segmentation").isEmpty()
+    assert read(spark, warehouse, "marts/top_customers").isEmpty()
+    assert "nothing to segment" in capsys.readouterr().out
+
+
+def test_raw_file_missing_a_column_exits_2(spark, tmp_path, capsys):
+    landing = tmp_path / "raw"
+    (landing / "orders").mkdir(parents=True)
+    (landing / "orders" / "d1.csv").write_text("order_id,customer_id\nO1,C1\n")
+    code = main(["run", "--config", config_without_sample(tmp_path), "--raw-dir", str(landing),
+                 "--warehouse", str(tmp_path / "wh")])
+    assert code == 2
+    assert "d1.csv: missing column 'order_ts'" in capsys.readouterr().err
+
+
+def test_embedded_default_in_a_fresh_folder(tmp_path):
+    """`rfm-spark run` with no options: generates the sample under ./data and runs (a new JVM,
+    as a user would start it)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYSPARK_")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "rfm_spark", "run"], cwd=tmp_path, env=env,
+        capture_output=True, text=True, timeout=900,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "Customers scored:" in proc.stdout
+    assert (tmp_path / "data" / "raw" / "orders" / "delivery_0001.csv").exists()
+    assert (tmp_path / "data" / "warehouse" / "marts" / "top_customers" / "_delta_log").is_dir()
+    assert "staging.orders" in proc.stderr  # one log line per stage
