@@ -66,6 +66,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--full-refresh", action="store_true",
                      help="rebuild every table from all raw files")
 
+    dq = commands.add_parser("dq", help="run the data-quality rules on the current tables")
+    dq.add_argument("--config", help="YAML config (default: conf/local.yaml)")
+    dq.add_argument("--warehouse", help="warehouse folder (overrides warehouse.dir)")
+    dq.add_argument("--as-of", type=_date, help="reference date for freshness rules")
+
     gen = commands.add_parser("generate", help="write a deterministic synthetic raw landing")
     gen.add_argument("--out", required=True, help="folder to write <table>/*.csv into")
     gen.add_argument("--config", help="YAML config whose `sample` section gives the defaults")
@@ -87,6 +92,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "generate":
             return _generate(args)
+        if args.command == "dq":
+            return _dq(args)
         return _run(args, debug)
     except RfmError as exc:
         if debug:
@@ -124,6 +131,19 @@ def _generate(args: argparse.Namespace) -> int:
         raise ConfigError("--customers: need at least 1")
     rows = generate_landing(Path(args.out), spec)
     print(f"wrote {args.out}: " + ", ".join(f"{t} {n:,}" for t, n in rows.items()))
+    return 0
+
+
+def _dq(args: argparse.Namespace) -> int:
+    from rfm_spark.config import load_settings
+    from rfm_spark.pipeline import check_warehouse
+    from rfm_spark.session import get_spark
+    from rfm_spark.summary import render_checks
+
+    settings = load_settings(args.config, overrides={"warehouse.dir": args.warehouse})
+    spark = get_spark(settings.spark)
+    result = check_warehouse(spark, settings, args.as_of)
+    print(render_checks(result.dq_results))
     return 0
 
 

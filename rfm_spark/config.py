@@ -118,6 +118,47 @@ class SampleSettings:
 
 
 @dataclass(frozen=True)
+class QualityRule:
+    """One data-quality rule; which fields apply depends on `type` (see quality/rules.py)."""
+
+    type: str
+    column: str | None = None
+    columns: list[str] | None = None
+    severity: str = "error"
+    name: str | None = None
+    values: list[str] | None = None
+    min: float | None = None
+    max: float | None = None
+    pattern: str | None = None
+    to: str | None = None
+    field: str | None = None
+    max_age_days: int | None = None
+    relative_to: str = "as_of"
+    error_if: str | None = None
+    warn_if: str | None = None
+
+    @property
+    def target_columns(self) -> list[str]:
+        return list(self.columns or ([self.column] if self.column else []))
+
+    @property
+    def rule_name(self) -> str:
+        """dbt-style name: <type>_<columns>, unless the rule names itself."""
+        return self.name or "_".join([self.type, *self.target_columns])
+
+
+@dataclass(frozen=True)
+class QualityTable:
+    key: list[str] = field(default_factory=list)
+    rules: list[QualityRule] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class QualitySettings:
+    tables: dict[str, QualityTable] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Settings:
     as_of: str
     spark: SparkSettings
@@ -127,6 +168,7 @@ class Settings:
     rfm: RfmRules
     top_customers: TopCustomerRules
     sample: SampleSettings
+    quality: QualitySettings = field(default_factory=QualitySettings)
     source: str = "<defaults>"
 
     def raw_table(self, table: str) -> RawTable:
@@ -215,8 +257,11 @@ def load_settings(path: str | None = None, overrides: dict | None = None) -> Set
 
 
 def settings_from_dict(data: dict) -> Settings:
+    from rfm_spark.quality.rules import validate_quality
+
     settings = _build(Settings, data, "")
     validate_rules(settings)
+    validate_quality(settings.quality)
     return settings
 
 
@@ -272,8 +317,11 @@ def _build(tp: Any, value: Any, key: str) -> Any:
             raise ConfigError(f"config key '{where}': expected a mapping, got {value!r}")
         return {str(k): _build(item, v, f"{key}.{k}") for k, v in value.items()}
     if tp is str and isinstance(value, (int, float)) and not isinstance(value, bool):
-        if key.startswith("spark.conf."):  # Spark settings are strings; accept 8 for "8"
+        # Spark settings, thresholds and accepted values are text; accept 8 for "8".
+        if key.startswith("spark.conf.") or key.endswith(("error_if", "warn_if", "]")):
             return str(value)
+    if tp is str and isinstance(value, bool) and key.endswith("]"):
+        return str(value).lower()  # accepted values: [true] means "true"
     if tp is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if tp is str and isinstance(value, dt.date):

@@ -26,6 +26,17 @@ from rfm_spark.io.warehouse import Warehouse
 from rfm_spark.logs import fmt_count, timed
 from rfm_spark.marts.customer_segmentation import customer_segmentation
 from rfm_spark.marts.top_customers import top_customers
+from rfm_spark.quality.checks import (
+    RESULTS_SCHEMA,
+    RuleResult,
+    check_table,
+    quarantine_counts,
+    quarantine_results,
+    raise_on_errors,
+    render_failures,
+    results_rows,
+    with_quarantine_rules,
+)
 from rfm_spark.staging import customers, order_items, orders, products
 from rfm_spark.staging.cleansing import REASONS, accepted_rows, quarantine_rows
 
@@ -55,6 +66,7 @@ class RunResult:
     message: str | None = None
     staging: list[TableCounts] = field(default_factory=list)
     rows_written: dict[str, int] = field(default_factory=dict)
+    dq_results: list[RuleResult] = field(default_factory=list)
     started_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc))
     finished_at: dt.datetime | None = None
 
@@ -89,21 +101,33 @@ RAW_COLUMNS = {
 
 def build_staging(
     spark: SparkSession, wh: Warehouse, settings: Settings, result: RunResult
-) -> None:
-    """Read every raw table, write quarantine and staging, record the reconciliation."""
+) -> list[RuleResult]:
+    """Read every raw table, write quarantine and staging, record the reconciliation.
+
+    Returns the results of the quarantine-severity rules (rows they moved)."""
     standardise = _standardisers(settings)
+    moved: list[RuleResult] = []
     validated: dict[str, DataFrame] = {}
     try:
         for table in RAW_TABLES:
             with timed() as elapsed:
                 required, optional = RAW_COLUMNS[table]
+                rules = rules_for(settings, f"staging.{table}")
                 raw = read_raw_table(spark, table, settings.raw_table(table), required, optional)
-                checked = standardise[table](raw).persist(StorageLevel.MEMORY_AND_DISK)
+                checked = (
+                    standardise[table](raw)
+                    .transform(with_quarantine_rules, rules)
+                    .persist(StorageLevel.MEMORY_AND_DISK)
+                )
                 validated[table] = checked
                 totals = checked.agg(
                     F.count(F.lit(1)).alias("read"),
                     F.count(F.when(F.size(REASONS) > 0, 1)).alias("quarantined"),
+                    *quarantine_counts(rules),
                 ).first()
+                moved += quarantine_results(
+                    f"staging.{table}", rules, totals, int(totals["read"])
+                )
                 wh.overwrite(quarantine_rows(checked, result.run_id), f"quarantine.{table}")
                 accepted = accepted_rows(checked)
                 if table == "order_items":
@@ -136,6 +160,52 @@ def build_staging(
     finally:
         for frame in validated.values():
             frame.unpersist()
+    return moved
+
+
+# -------------------------------------------------------------------- data quality
+
+
+def rules_for(settings: Settings, table: str):
+    spec = settings.quality.tables.get(table)
+    return spec.rules if spec else []
+
+
+def run_checks(
+    wh: Warehouse,
+    settings: Settings,
+    result: RunResult,
+    frames: dict[str, DataFrame],
+    carried: list[RuleResult] | None = None,
+) -> None:
+    """Check the given tables; append their results (and `carried` ones, e.g. quarantine
+    counts from staging) to audit.dq_results; stop with exit 1 on an error-severity failure."""
+    run_time = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    new: list[RuleResult] = list(carried or [])
+    for table, df in frames.items():
+        spec = settings.quality.tables.get(table)
+        if spec is None:
+            continue
+        with timed() as elapsed:
+            found = check_table(df, table, spec, as_of=result.as_of, run_time=run_time,
+                                lookup=wh.read)
+        failing = sum(1 for r in found if not r.passed)
+        log.info("checks %-29s %d rule(s), %d not passed (%.1f s)", table, len(found), failing,
+                 elapsed())
+        new += found
+    record_checks(wh, result, new)
+    raise_on_errors(new)
+
+
+def record_checks(wh: Warehouse, result: RunResult, new: list[RuleResult]) -> None:
+    result.dq_results += new
+    if not new:
+        return
+    rows = results_rows(result.run_id, new, dt.datetime.now(dt.timezone.utc).replace(tzinfo=None))
+    wh.append(wh.spark.createDataFrame(rows, RESULTS_SCHEMA), "audit.dq_results")
+    failures = render_failures(new)
+    if failures:
+        log.warning("data-quality rules not passed:\n%s", failures)
 
 
 # -------------------------------------------------------------------- as_of + models
@@ -158,29 +228,45 @@ def resolve_as_of(wh: Warehouse, settings: Settings, requested: dt.date | None) 
     return latest
 
 
-def build_models(wh: Warehouse, settings: Settings, result: RunResult) -> dict[str, DataFrame]:
-    """intermediate + marts at result.as_of; returns the marts as read back from Delta."""
+def build_models(wh: Warehouse, settings: Settings, result: RunResult) -> None:
+    """intermediate, checked; then the marts, checked before they are published."""
     as_of = result.as_of
     rfm = settings.rfm
-    steps: list[tuple[str, Callable[[], DataFrame]]] = [
+    top = settings.top_customers
+    intermediate: list[tuple[str, Callable[[], DataFrame]]] = [
         ("intermediate.customer_order_summary", lambda: customer_order_summary(
             wh.read("staging.orders"), wh.read("staging.order_items"), as_of, rfm.counted_status)),
         ("intermediate.rfm_scores", lambda: rfm_scores(
             wh.read("intermediate.customer_order_summary"), as_of, rfm.ntile)),
-        ("marts.customer_segmentation", lambda: customer_segmentation(
-            wh.read("intermediate.rfm_scores"), rfm.churn, rfm.behavioral_segments,
-            rfm.behavioral_default, rfm.segments)),
-        ("marts.top_customers", lambda: top_customers(
-            wh.read("marts.customer_segmentation"), settings.top_customers.n,
-            settings.top_customers.activity, settings.top_customers.high_value_min_monetary)),
     ]
-    for name, build in steps:
-        with timed() as elapsed:
-            wh.overwrite(build(), name)
-            rows = wh.read(name).count()
-            result.rows_written[name] = rows
-        log.info("%-36s wrote %s rows (%.1f s)", name, fmt_count(rows), elapsed())
-    return {name: wh.read(name) for name in ("marts.customer_segmentation", "marts.top_customers")}
+    for name, build in intermediate:
+        _write_model(wh, result, name, build)
+    run_checks(wh, settings, result, {name: wh.read(name) for name, _ in intermediate})
+
+    segmentation = customer_segmentation(
+        wh.read("intermediate.rfm_scores"), rfm.churn, rfm.behavioral_segments,
+        rfm.behavioral_default, rfm.segments,
+    ).persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        marts = {
+            "marts.customer_segmentation": segmentation,
+            "marts.top_customers": top_customers(segmentation, top.n, top.activity,
+                                                 top.high_value_min_monetary),
+        }
+        run_checks(wh, settings, result, marts)  # raises before anything is published
+        for name, df in marts.items():
+            _write_model(wh, result, name, lambda df=df: df)
+    finally:
+        segmentation.unpersist()
+
+
+def _write_model(wh: Warehouse, result: RunResult, name: str,
+                 build: Callable[[], DataFrame]) -> None:
+    with timed() as elapsed:
+        wh.overwrite(build(), name)
+        rows = wh.read(name).count()
+        result.rows_written[name] = rows
+    log.info("%-36s wrote %s rows (%.1f s)", name, fmt_count(rows), elapsed())
 
 
 # ---------------------------------------------------------------------------- audit
@@ -247,6 +333,27 @@ def ensure_landing(spark: SparkSession, settings: Settings) -> None:
     generate_landing(Path(settings.raw.dir), spec)
 
 
+def check_warehouse(spark: SparkSession, settings: Settings, as_of: dt.date | None) -> RunResult:
+    """`rfm-spark dq`: run every configured rule on the tables as they are, rebuild nothing."""
+    wh = Warehouse(spark, settings.warehouse)
+    if not wh.exists("staging.orders"):
+        raise ConfigError(f"--warehouse: no pipeline tables in {settings.warehouse.dir} "
+                          "(run `rfm-spark run` first)")
+    result = RunResult(run_id=new_run_id(), as_of=resolve_as_of(wh, settings, as_of))
+    result.as_of = result.as_of or dt.datetime.now(dt.timezone.utc).date()
+    present = {t: wh.read(t) for t in settings.quality.tables if wh.exists(t)}
+    for table in sorted(set(settings.quality.tables) - set(present)):
+        log.warning("checks %s: table not found, skipped", table)
+    log.info("checks %s: %d table(s) at as_of %s", result.run_id, len(present), result.as_of)
+    try:
+        run_checks(wh, settings, result, present)
+        result.status = "succeeded"
+    except RfmError:
+        result.status = "failed"
+        raise
+    return result
+
+
 def run_pipeline(spark: SparkSession, settings: Settings, options: RunOptions) -> RunResult:
     """The whole run. Always leaves a row in audit/pipeline_runs, even when it fails."""
     wh = Warehouse(spark, settings.warehouse)
@@ -255,12 +362,14 @@ def run_pipeline(spark: SparkSession, settings: Settings, options: RunOptions) -
              settings.raw.dir, settings.warehouse.dir)
     try:
         ensure_landing(spark, settings)
-        build_staging(spark, wh, settings, result)
+        moved = build_staging(spark, wh, settings, result)
         result.as_of = resolve_as_of(wh, settings, options.as_of)
         if result.as_of is None:
             log.warning("no completed orders in staging: the marts are written empty")
             result.as_of = dt.datetime.now(dt.timezone.utc).date()
         log.info("as_of %s", result.as_of.isoformat())
+        run_checks(wh, settings, result,
+                   {f"staging.{t}": wh.read(f"staging.{t}") for t in RAW_TABLES}, carried=moved)
         build_models(wh, settings, result)
         result.status = "succeeded"
     except RfmError as exc:

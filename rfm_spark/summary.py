@@ -10,6 +10,17 @@ from pyspark.sql import SparkSession, functions as F
 from rfm_spark.config import Settings
 from rfm_spark.io.warehouse import Warehouse
 from rfm_spark.pipeline import RunResult
+from rfm_spark.quality.checks import RuleResult, render_failures
+
+
+def render_checks(results: list[RuleResult]) -> str:
+    """One line for a clean bill of health, else the compact table of rules not passed."""
+    if not results:
+        return "Data quality: no rules configured."
+    failures = render_failures(results)
+    passed = sum(1 for r in results if r.passed)
+    head = f"Data quality: {passed} of {len(results)} rules passed"
+    return f"{head}." if not failures else f"{head}; not passed:\n{failures}"
 
 
 def _counts(df, column: str) -> list[tuple[str, int]]:
@@ -27,6 +38,7 @@ def render_summary(spark: SparkSession, settings: Settings, result: RunResult) -
         ok = "yes" if c.rows_read == c.rows_quarantined + c.rows_accepted else "NO"
         lines.append(f"{c.table:<12} {c.rows_read:>10,} {c.rows_quarantined:>12,} "
                      f"{c.rows_accepted:>10,} {c.keys_in_staging:>11,}  {ok}")
+    lines += ["", render_checks(result.dq_results)]
     if "marts.customer_segmentation" not in result.rows_written:
         return "\n".join(lines)
     seg = wh.read("marts.customer_segmentation")

@@ -112,3 +112,50 @@ def test_cli_exit_code_2_for_bad_usage(capsys):
     assert err.value.code == 2
     assert "--as-of" in capsys.readouterr().err
     assert main(["run", "--config", "/no/such.yaml"]) == 2
+
+
+def _rules(table: str, *rules: dict) -> dict:
+    return {"quality": {"tables": {table: {"rules": list(rules)}}}}
+
+
+@pytest.mark.parametrize(
+    "overlay, key",
+    [
+        (_rules("staging.orders", {"type": "is_cool", "column": "status"}),
+         "quality.tables.staging.orders.rules[0].type"),
+        (_rules("staging.orders", {"type": "not_null", "column": "colour"}),
+         "quality.tables.staging.orders.rules[0].column"),
+        (_rules("staging.orders", {"type": "not_null", "column": "status", "severity": "loud"}),
+         "quality.tables.staging.orders.rules[0].severity"),
+        (_rules("staging.orders", {"type": "unique", "columns": ["order_id"],
+                                   "severity": "quarantine"}),
+         "quality.tables.staging.orders.rules[0].severity"),
+        (_rules("marts.top_customers", {"type": "not_null", "column": "customer_id",
+                                        "severity": "quarantine"}),
+         "quality.tables.marts.top_customers.rules[0].severity"),
+        (_rules("staging.nope", {"type": "not_null", "column": "x"}), "quality.tables.staging.nope"),
+        (_rules("staging.orders", {"type": "not_null", "column": "status", "error_if": "lots"}),
+         "quality.tables.staging.orders.rules[0].error_if"),
+        (_rules("staging.orders", {"type": "relationships", "column": "customer_id",
+                                   "to": "staging.customers"}),
+         "quality.tables.staging.orders.rules[0].field"),
+        (_rules("staging.orders", {"type": "relationships", "column": "customer_id",
+                                   "to": "staging.customers", "field": "cid"}),
+         "quality.tables.staging.orders.rules[0].field"),
+        (_rules("staging.orders", {"type": "not_null", "column": "status"},
+                {"type": "not_null", "column": "status"}),
+         "quality.tables.staging.orders.rules[1]"),
+        (_rules("staging.orders", {"type": "not_null", "column": "status", "colour": "red"}),
+         "quality.tables.staging.orders.rules[0].colour"),
+    ],
+)
+def test_bad_quality_rule_names_the_key(tmp_path, overlay, key):
+    with pytest.raises(ConfigError) as err:
+        load_settings(write_config(tmp_path, overlay))
+    assert f"'{key}" in str(err.value)
+
+
+def test_thresholds_accept_numbers(tmp_path):
+    overlay = _rules("staging.orders", {"type": "not_null", "column": "status", "error_if": 10})
+    rule = load_settings(write_config(tmp_path, overlay)).quality.tables["staging.orders"].rules[0]
+    assert rule.error_if == "10"

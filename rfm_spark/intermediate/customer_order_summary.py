@@ -7,6 +7,7 @@ import datetime as dt
 from pyspark.sql import DataFrame, functions as F
 
 MONEY = "decimal(18,2)"
+COLUMNS = ("customer_id", "first_order_date", "last_order_date", "order_count", "net_amount")
 
 
 def order_amounts(order_items: DataFrame) -> DataFrame:
@@ -41,6 +42,4 @@ def customer_order_summary(
         F.max("order_date").alias("last_order_date"),
         F.count("order_id").cast("int").alias("order_count"),
         F.coalesce(F.sum("order_amount"), F.lit(0)).cast(MONEY).alias("net_amount"),
-    ).select(
-        "customer_id", "first_order_date", "last_order_date", "order_count", "net_amount"
-    )
+    ).select(*COLUMNS)

@@ -9,6 +9,9 @@ from pyspark.sql import DataFrame, Window as W, functions as F
 from rfm_spark.functions import days_between, ntile_score
 
 MONEY = "decimal(18,2)"
+COLUMNS = ("customer_id", "as_of_date", "first_order_date", "last_order_date", "recency_days",
+           "frequency", "monetary", "avg_order_value", "r_score", "f_score", "m_score",
+           "rfm_score", "rfm_total", "rfm_rank")
 
 
 def rfm_base(summary: DataFrame, as_of: dt.date) -> DataFrame:

@@ -7,6 +7,10 @@ from collections.abc import Sequence
 from pyspark.sql import Column, DataFrame, functions as F
 
 from rfm_spark.config import BehavioralRule, ChurnRules, SegmentCell
+from rfm_spark.intermediate.rfm_scores import COLUMNS as SCORE_COLUMNS
+
+COLUMNS = (*SCORE_COLUMNS, "rfm_segment", "churn_status", "behavioral_segment",
+           "combined_segment")
 
 
 def churn_status(recency_days: Column, rules: ChurnRules) -> Column:

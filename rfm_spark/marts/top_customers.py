@@ -7,6 +7,10 @@ from pyspark.sql import Column, DataFrame, Window as W, functions as F
 from rfm_spark.config import ActivityRules
 from rfm_spark.functions import safe_ratio
 
+COLUMNS = ("top_rank", "customer_id", "monetary", "revenue_share", "cumulative_revenue_share",
+           "frequency", "last_order_date", "recency_days", "activity_status", "value_tier",
+           "churn_status", "rfm_score", "behavioral_segment", "as_of_date")
+
 
 def activity_status(recency_days: Column, rules: ActivityRules) -> Column:
     return (

@@ -1,0 +1,1 @@
+"""Data quality: rules from conf/ (rules.py), their evaluation (checks.py)."""

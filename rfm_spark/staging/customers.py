@@ -21,6 +21,8 @@ REQUIRED = ("customer_id", "first_name", "last_name", "email", "city", "country"
             "signup_date", "updated_at")
 OPTIONAL = ("is_deleted",)
 KEYS = ("customer_id",)
+COLUMNS = ("customer_id", "first_name", "last_name", "email", "is_valid_email", "city",
+           "country", "signup_date", "updated_at", "is_deleted")
 
 
 def standardise_customers(
@@ -59,7 +61,4 @@ def standardise_customers(
 
 def latest_customers(accepted: DataFrame) -> DataFrame:
     """One row per customer_id: the greatest updated_at wins."""
-    return latest_per_key(accepted, KEYS, [F.col("updated_at").desc()]).select(
-        "customer_id", "first_name", "last_name", "email", "is_valid_email", "city",
-        "country", "signup_date", "updated_at", "is_deleted",
-    )
+    return latest_per_key(accepted, KEYS, [F.col("updated_at").desc()]).select(*COLUMNS)

@@ -19,6 +19,8 @@ from rfm_spark.staging.cleansing import delivery_name, dq_reasons, latest_per_ke
 REQUIRED = ("order_id", "line_no", "product_id", "quantity", "unit_price", "discount")
 OPTIONAL: tuple[str, ...] = ()
 KEYS = ("order_id", "line_no")
+COLUMNS = ("order_id", "line_no", "product_id", "quantity", "unit_price", "discount",
+           "line_amount")
 
 
 def standardise_order_items(raw: DataFrame) -> DataFrame:
@@ -83,6 +85,4 @@ def lines_of_latest_orders(accepted: DataFrame, versions: DataFrame) -> DataFram
     lines = accepted.withColumn("_delivery", delivery_name()).join(
         chosen, on=["order_id", "_delivery"], how="inner"
     )
-    return latest_per_key(lines, KEYS, [F.col("_delivery").desc()]).select(
-        "order_id", "line_no", "product_id", "quantity", "unit_price", "discount", "line_amount"
-    )
+    return latest_per_key(lines, KEYS, [F.col("_delivery").desc()]).select(*COLUMNS)

@@ -19,6 +19,7 @@ from rfm_spark.staging.cleansing import delivery_name, dq_reasons, latest_per_ke
 REQUIRED = ("order_id", "customer_id", "order_ts", "status", "updated_at")
 OPTIONAL: tuple[str, ...] = ()
 KEYS = ("order_id",)
+COLUMNS = ("order_id", "customer_id", "order_ts", "order_date", "status", "updated_at")
 
 
 def status_lookup(status_map: Mapping[str, Sequence[str]]) -> dict[str, str]:
@@ -74,6 +75,4 @@ def order_versions(accepted: DataFrame) -> DataFrame:
 
 
 def latest_orders(accepted: DataFrame) -> DataFrame:
-    return latest_per_key(accepted, KEYS, [F.col("updated_at").desc()]).select(
-        "order_id", "customer_id", "order_ts", "order_date", "status", "updated_at"
-    )
+    return latest_per_key(accepted, KEYS, [F.col("updated_at").desc()]).select(*COLUMNS)

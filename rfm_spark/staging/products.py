@@ -19,6 +19,7 @@ from rfm_spark.staging.cleansing import dq_reasons, latest_per_key, with_raw
 REQUIRED = ("product_id", "product_name", "category", "list_price", "updated_at")
 OPTIONAL: tuple[str, ...] = ()
 KEYS = ("product_id",)
+COLUMNS = ("product_id", "product_name", "category", "list_price", "updated_at")
 
 
 def standardise_products(raw: DataFrame, timestamp_formats: Sequence[str]) -> DataFrame:
@@ -44,6 +45,4 @@ def standardise_products(raw: DataFrame, timestamp_formats: Sequence[str]) -> Da
 
 
 def latest_products(accepted: DataFrame) -> DataFrame:
-    return latest_per_key(accepted, KEYS, [F.col("updated_at").desc()]).select(
-        "product_id", "product_name", "category", "list_price", "updated_at"
-    )
+    return latest_per_key(accepted, KEYS, [F.col("updated_at").desc()]).select(*COLUMNS)

@@ -151,3 +151,62 @@ def test_embedded_default_in_a_fresh_folder(tmp_path):
     assert (tmp_path / "data" / "raw" / "orders" / "delivery_0001.csv").exists()
     assert (tmp_path / "data" / "warehouse" / "marts" / "top_customers" / "_delta_log").is_dir()
     assert "staging.orders" in proc.stderr  # one log line per stage
+
+
+def test_error_rule_stops_before_marts_and_warn_rule_publishes(spark, landing, tmp_path, capsys):
+    import shutil
+
+    raw, warehouse = tmp_path / "raw", tmp_path / "wh"
+    shutil.copytree(landing, raw)
+    config = config_without_sample(tmp_path)
+    base = ["--config", config, "--raw-dir", str(raw), "--warehouse", str(warehouse)]
+    assert main(["run", *base]) == 0  # default rules: warn failures only, marts published
+    results = read(spark, warehouse, "audit/dq_results")
+    assert not results.where("status = 'warn'").isEmpty()
+    assert results.where("status = 'error'").isEmpty()
+    # quarantine-severity rules put their names among the reasons
+    moved = read(spark, warehouse, "quarantine/order_items").where(
+        F.array_contains("_dq_reasons", "range_quantity")
+        | F.array_contains("_dq_reasons", "range_unit_price"))
+    assert not moved.isEmpty()
+    marts_version = {name: spark.sql(f"DESCRIBE HISTORY delta.`{warehouse / name}`")
+                     .agg(F.max("version")).first()[0]
+                     for name in ("marts/customer_segmentation", "marts/top_customers")}
+    published = read(spark, warehouse, "marts/customer_segmentation").cache()
+    published.count()
+    capsys.readouterr()
+
+    # inject a duplicate email and make uniqueness of emails an error
+    (raw / "customers" / "delivery_0099.csv").write_text(
+        "customer_id,first_name,last_name,email,city,country,signup_date,updated_at\n"
+        "C7777777,Dup,Licate,DUP@example.com,Oslo,NO,2024-01-01,2024-01-01 00:00:00\n"
+        "C7777778,Dup,Licate,dup@example.com ,Oslo,NO,2024-01-01,2024-01-01 00:00:00\n"
+    )
+    strict = tmp_path / "strict.yaml"
+    strict.write_text(yaml.safe_dump({
+        "inherits": config,
+        "quality": {"tables": {"staging.customers": {"key": ["customer_id"], "rules": [
+            {"type": "unique", "columns": ["email"], "name": "unique_email"}]}}},
+    }))
+    strict_args = ["--config", str(strict), "--raw-dir", str(raw), "--warehouse", str(warehouse)]
+    assert main(["run", *strict_args]) == 1
+    err = capsys.readouterr().err
+    assert "unique_email" in err and "staging.customers" in err and "2 of" in err
+    for name, version in marts_version.items():
+        history = spark.sql(f"DESCRIBE HISTORY delta.`{warehouse / name}`")
+        assert history.agg(F.max("version")).first()[0] == version
+    assert_df_equality(read(spark, warehouse, "marts/customer_segmentation"), published,
+                       ignore_row_order=True)
+    last_run = (read(spark, warehouse, "audit/pipeline_runs")
+                .orderBy(F.col("started_at").desc()).first())
+    assert last_run["status"] == "failed" and "unique_email" in last_run["message"]
+    errors = read(spark, warehouse, "audit/dq_results").where("status = 'error'").collect()
+    assert [(r["rule"], r["failed_rows"], r["failing_keys_sample"]) for r in errors] == [
+        ("unique_email", 2, ["dup@example.com"])]
+
+    # `rfm-spark dq` checks the tables as they are, without rebuilding
+    assert main(["dq", "--config", config, "--warehouse", str(warehouse)]) == 0
+    assert "Data quality:" in capsys.readouterr().out
+    assert main(["dq", "--config", str(strict), "--warehouse", str(warehouse)]) == 1
+    runs = read(spark, warehouse, "audit/dq_results").select("run_id").distinct().count()
+    assert runs == 4

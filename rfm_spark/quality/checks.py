@@ -1,0 +1,247 @@
+"""Evaluate data-quality rules on DataFrames, in as few Spark jobs as possible.
+
+Per table: one aggregation evaluates every row rule, the row count and every freshness
+rule together; each `unique` rule adds one grouped job and each `relationships` rule one
+anti-join job. Failing-key samples are the smallest and largest failing keys, which keeps
+them bounded and deterministic.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from pyspark.sql import Column, DataFrame, functions as F, types as T
+
+from rfm_spark.config import QualityRule, QualityTable
+from rfm_spark.errors import DataQualityError
+from rfm_spark.functions import reasons
+from rfm_spark.quality.rules import ROW_RULES, parse_threshold
+from rfm_spark.staging.cleansing import REASONS
+
+
+@dataclass
+class RuleResult:
+    table: str
+    rule: str
+    column: str
+    severity: str
+    status: str  # pass | warn | error | quarantined
+    failed_rows: int
+    total_rows: int
+    failing_keys_sample: list[str] = field(default_factory=list)
+    detail: str = ""
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "pass"
+
+
+RESULTS_SCHEMA = T.StructType([
+    T.StructField("run_id", T.StringType(), False),
+    T.StructField("table", T.StringType()),
+    T.StructField("rule", T.StringType()),
+    T.StructField("column", T.StringType()),
+    T.StructField("severity", T.StringType()),
+    T.StructField("status", T.StringType()),
+    T.StructField("failed_rows", T.LongType()),
+    T.StructField("total_rows", T.LongType()),
+    T.StructField("passed", T.BooleanType()),
+    T.StructField("failing_keys_sample", T.ArrayType(T.StringType())),
+    T.StructField("detail", T.StringType()),
+    T.StructField("checked_at", T.TimestampType()),
+])
+
+
+def row_rule_failure(rule: QualityRule) -> Column:
+    """True where a row fails a row rule. NULL passes every rule except not_null."""
+    c = F.col(rule.column)
+    if rule.type == "not_null":
+        return c.isNull()
+    if rule.type == "accepted_values":
+        return c.isNotNull() & ~c.cast("string").isin(*rule.values)
+    if rule.type == "regex":
+        return c.isNotNull() & ~c.cast("string").rlike(rule.pattern)
+    if rule.type == "range":
+        outside = F.lit(False)
+        if rule.min is not None:
+            outside = outside | (c < F.lit(rule.min))
+        if rule.max is not None:
+            outside = outside | (c > F.lit(rule.max))
+        return c.isNotNull() & outside
+    raise ValueError(f"{rule.type} is not a row rule")
+
+
+def with_quarantine_rules(validated: DataFrame, rules: Sequence[QualityRule]) -> DataFrame:
+    """Add the names of failed quarantine-severity rules to `_dq_reasons`."""
+    checks = [(row_rule_failure(r), r.rule_name) for r in rules if r.severity == "quarantine"]
+    if not checks:
+        return validated
+    return validated.withColumn(REASONS, F.concat(F.col(REASONS), reasons(checks)))
+
+
+def quarantine_counts(rules: Sequence[QualityRule]) -> list[Column]:
+    """Aggregates counting the rows each quarantine rule sent to quarantine."""
+    return [
+        F.count(F.when(F.array_contains(REASONS, r.rule_name), 1)).alias(f"q::{r.rule_name}")
+        for r in rules if r.severity == "quarantine"
+    ]
+
+
+def quarantine_results(table: str, rules: Sequence[QualityRule], totals, rows_read: int
+                       ) -> list[RuleResult]:
+    out = []
+    for rule in rules:
+        if rule.severity != "quarantine":
+            continue
+        failed = int(totals[f"q::{rule.rule_name}"])
+        out.append(RuleResult(table, rule.rule_name, ",".join(rule.target_columns),
+                              "quarantine", "quarantined" if failed else "pass", failed,
+                              rows_read, [], f"{failed} row(s) moved to quarantine"))
+    return out
+
+
+def _status(rule: QualityRule, failed: int, total: int) -> str:
+    error_if = parse_threshold(rule.error_if, "error_if")
+    warn_if = parse_threshold(rule.warn_if, "warn_if")
+    if rule.severity == "error" and error_if.breached(failed, total):
+        return "error"
+    if warn_if.breached(failed, total):
+        return "warn"
+    return "pass"
+
+
+def _key(columns: Sequence[str]) -> Column | None:
+    if not columns:
+        return None
+    return F.concat_ws("|", *[F.coalesce(F.col(c).cast("string"), F.lit("NULL"))
+                              for c in columns])
+
+
+def _sample(low, high) -> list[str]:
+    return [k for k in dict.fromkeys([low, high]) if k is not None]
+
+
+def check_table(
+    df: DataFrame,
+    table: str,
+    spec: QualityTable,
+    *,
+    as_of: dt.date,
+    run_time: dt.datetime,
+    lookup: Callable[[str], DataFrame],
+) -> list[RuleResult]:
+    """Evaluate the table's warn and error rules (quarantine rules run in staging)."""
+    rules = [r for r in spec.rules if r.severity != "quarantine"]
+    if not rules:
+        return []
+    key = _key(spec.key)
+    aggs: list[Column] = [F.count(F.lit(1)).alias("_total")]
+    for i, rule in enumerate(rules):
+        if rule.type in ROW_RULES:
+            fails = row_rule_failure(rule)
+            aggs.append(F.count(F.when(fails, 1)).alias(f"f{i}"))
+            if key is not None:
+                aggs += [F.min(F.when(fails, key)).alias(f"lo{i}"),
+                         F.max(F.when(fails, key)).alias(f"hi{i}")]
+        elif rule.type == "freshness":
+            aggs.append(F.max(rule.column).alias(f"latest{i}"))
+    row = df.agg(*aggs).first()  # one Spark job for all row rules of the table
+    total = int(row["_total"])
+    results = []
+    for i, rule in enumerate(rules):
+        columns = ",".join(rule.target_columns)
+        sample: list[str] = []
+        detail = ""
+        checked = total
+        if rule.type in ROW_RULES:
+            failed = int(row[f"f{i}"])
+            if key is not None:
+                sample = _sample(row[f"lo{i}"], row[f"hi{i}"])
+        elif rule.type == "row_count":
+            failed, checked = (1 if total < rule.min else 0), 1
+            detail = f"{total} rows, at least {int(rule.min)} expected"
+        elif rule.type == "freshness":
+            failed, checked, detail = _freshness(rule, row[f"latest{i}"], as_of, run_time)
+        elif rule.type == "unique":
+            failed, sample, detail = _duplicates(df, rule.columns)
+        else:  # relationships
+            failed, sample = _orphans(df, rule, lookup(rule.to), key)
+            detail = f"{rule.column} not found in {rule.to}.{rule.field}" if failed else ""
+        results.append(RuleResult(table, rule.rule_name, columns, rule.severity,
+                                  _status(rule, failed, checked), failed, checked, sample,
+                                  detail))
+    return results
+
+
+def _freshness(rule: QualityRule, latest, as_of: dt.date, run_time: dt.datetime):
+    reference = as_of if rule.relative_to == "as_of" else run_time.date()
+    if latest is None:
+        return 1, 1, f"no {rule.column} at all"
+    latest_day = latest.date() if isinstance(latest, dt.datetime) else latest
+    age = (reference - latest_day).days
+    stale = age > rule.max_age_days
+    return (1 if stale else 0), 1, (f"latest {rule.column} {latest_day}, {age} day(s) before "
+                                    f"{rule.relative_to} {reference} (max {rule.max_age_days})")
+
+
+def _duplicates(df: DataFrame, columns: Sequence[str]) -> tuple[int, list[str], str]:
+    key = _key(columns)
+    dupes = (
+        df.groupBy(*columns).agg(F.count(F.lit(1)).alias("_n"))
+        .where(F.col("_n") > 1)
+        .agg(F.sum("_n").alias("rows"), F.count(F.lit(1)).alias("keys"),
+             F.min(key).alias("lo"), F.max(key).alias("hi"))
+        .first()
+    )
+    rows = int(dupes["rows"] or 0)
+    detail = f"{int(dupes['keys'])} duplicated key(s)" if rows else ""
+    return rows, _sample(dupes["lo"], dupes["hi"]), detail
+
+
+def _orphans(df: DataFrame, rule: QualityRule, parent: DataFrame, key: Column | None
+             ) -> tuple[int, list[str]]:
+    parents = parent.select(F.col(rule.field).alias("_parent_key")).distinct()
+    sample_key = key if key is not None else F.col(rule.column).cast("string")
+    orphans = (
+        df.where(F.col(rule.column).isNotNull())
+        .join(parents, on=F.col(rule.column) == F.col("_parent_key"), how="left_anti")
+        .agg(F.count(F.lit(1)).alias("n"), F.min(sample_key).alias("lo"),
+             F.max(sample_key).alias("hi"))
+        .first()
+    )
+    return int(orphans["n"]), _sample(orphans["lo"], orphans["hi"])
+
+
+def results_rows(run_id: str, results: Sequence[RuleResult], checked_at: dt.datetime) -> list:
+    return [
+        (run_id, r.table, r.rule, r.column, r.severity, r.status, r.failed_rows, r.total_rows,
+         r.passed, r.failing_keys_sample, r.detail, checked_at)
+        for r in results
+    ]
+
+
+def render_failures(results: Sequence[RuleResult]) -> str:
+    """A compact table of the rules that did not pass (empty string when all passed)."""
+    failing = [r for r in results if not r.passed]
+    if not failing:
+        return ""
+    lines = [f"{'status':<11} {'table':<36} {'rule':<38} {'failed':>9} {'of':>10}  sample / detail"]
+    for r in failing:
+        note = ", ".join(r.failing_keys_sample)
+        note = f"{note}; {r.detail}" if note and r.detail else note or r.detail
+        lines.append(f"{r.status:<11} {r.table:<36} {r.rule:<38} {r.failed_rows:>9,} "
+                     f"{r.total_rows:>10,}  {note}")
+    return "\n".join(lines)
+
+
+def raise_on_errors(results: Sequence[RuleResult]) -> None:
+    errors = [r for r in results if r.status == "error"]
+    if errors:
+        first = errors[0]
+        more = f" (and {len(errors) - 1} more error rule(s))" if len(errors) > 1 else ""
+        raise DataQualityError(
+            f"data-quality rule {first.rule} failed on {first.table}: {first.failed_rows:,} "
+            f"of {first.total_rows:,} row(s){more}; marts were not published"
+        )
