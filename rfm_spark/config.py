@@ -46,6 +46,9 @@ class RawTable:
 @dataclass(frozen=True)
 class RawSettings:
     dir: str = "./data/raw"
+    # A raw file with an extra column, or without an optional one: `ignore` (read what is
+    # there, log it) or `fail` (exit 2 naming the file and the column).
+    schema_drift: str = "ignore"
     tables: dict[str, RawTable] = field(default_factory=dict)
 
 
@@ -344,6 +347,9 @@ def validate_rules(s: Settings) -> None:
     """Checks that need more than a type: ranges, enumerations, the segment grid."""
     if s.as_of not in ("latest_order", "run_date"):
         _parse_date(s.as_of, "as_of")
+    if s.raw.schema_drift not in ("ignore", "fail"):
+        raise ConfigError(f"config key 'raw.schema_drift': expected ignore or fail, got "
+                          f"{s.raw.schema_drift!r}")
     for table, spec in s.raw.tables.items():
         if table not in RAW_TABLES:
             raise ConfigError(f"unknown config key 'raw.tables.{table}' (raw tables: "
@@ -440,6 +446,9 @@ def normalise_status_text(text: str) -> str:
 TABLE_NAMES = (
     *(f"staging.{t}" for t in RAW_TABLES),
     *(f"quarantine.{t}" for t in RAW_TABLES),
+    "staging.order_versions",
+    "staging.order_item_versions",
+    "audit.processed_files",
     "intermediate.customer_order_summary",
     "intermediate.rfm_scores",
     "marts.customer_segmentation",

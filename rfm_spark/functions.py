@@ -113,3 +113,14 @@ def percent_rank_of(order_by: ColumnOrName) -> Column:
 def safe_ratio(numerator: ColumnOrName, denominator: ColumnOrName) -> Column:
     """numerator / denominator as a double; NULL when the denominator is 0 or NULL."""
     return F.try_divide(_col(numerator).cast("double"), _col(denominator).cast("double"))
+
+
+def content_hash(columns: Sequence[str]) -> Column:
+    """sha2 of the row's columns as JSON: the deterministic last tie-breaker between versions."""
+    return F.sha2(F.to_json(F.struct(*[F.col(c) for c in columns])), 256)
+
+
+def content_hash_sql(alias: str, columns: Sequence[str]) -> str:
+    """The same hash as SQL over `alias`.`column`, for MERGE conditions."""
+    fields = ", ".join(f"{alias}.`{c}`" for c in columns)
+    return f"sha2(to_json(struct({fields})), 256)"

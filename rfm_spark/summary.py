@@ -9,8 +9,8 @@ from pyspark.sql import SparkSession, functions as F
 
 from rfm_spark.config import Settings
 from rfm_spark.io.warehouse import Warehouse
-from rfm_spark.pipeline import RunResult
 from rfm_spark.quality.checks import RuleResult, render_failures
+from rfm_spark.runs import RunResult
 
 
 def render_checks(results: list[RuleResult]) -> str:

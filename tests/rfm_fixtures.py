@@ -11,15 +11,15 @@ from decimal import Decimal as D
 
 AS_OF = dt.date(2024, 12, 31)
 SUMMARY_SCHEMA = ("customer_id string, first_order_date date, last_order_date date, "
-                  "order_count int, net_amount decimal(18,2)")
+                  "order_count int, net_amount decimal(18,2), as_of_date date")
 SUMMARY = [
-    ("A", dt.date(2024, 12, 31), dt.date(2024, 12, 31), 1, D("10.00")),
-    ("B", dt.date(2024, 1, 1), dt.date(2024, 12, 1), 10, D("1000.00")),
-    ("C", dt.date(2024, 2, 1), dt.date(2024, 11, 30), 9, D("999.99")),
-    ("D", dt.date(2024, 10, 2), dt.date(2024, 10, 2), 1, D("50.00")),
-    ("E", dt.date(2024, 10, 1), dt.date(2024, 10, 1), 1, D("0.00")),
-    ("F", dt.date(2024, 3, 1), dt.date(2024, 12, 31), 3, D("300.00")),
-    ("G", dt.date(2024, 5, 1), dt.date(2024, 6, 1), 2, D("2000.00")),
+    ("A", dt.date(2024, 12, 31), dt.date(2024, 12, 31), 1, D("10.00"), AS_OF),
+    ("B", dt.date(2024, 1, 1), dt.date(2024, 12, 1), 10, D("1000.00"), AS_OF),
+    ("C", dt.date(2024, 2, 1), dt.date(2024, 11, 30), 9, D("999.99"), AS_OF),
+    ("D", dt.date(2024, 10, 2), dt.date(2024, 10, 2), 1, D("50.00"), AS_OF),
+    ("E", dt.date(2024, 10, 1), dt.date(2024, 10, 1), 1, D("0.00"), AS_OF),
+    ("F", dt.date(2024, 3, 1), dt.date(2024, 12, 31), 3, D("300.00"), AS_OF),
+    ("G", dt.date(2024, 5, 1), dt.date(2024, 6, 1), 2, D("2000.00"), AS_OF),
 ]
 SCORES_SCHEMA = (
     "customer_id string, as_of_date date, first_order_date date, last_order_date date, "
@@ -40,7 +40,7 @@ SCORED = {
 
 def scores_rows():
     rows = []
-    for cid, first, last, count, net in SUMMARY:
+    for cid, first, last, count, net, _ in SUMMARY:
         recency, avg, r, f, m, score, total, rank = SCORED[cid]
         rows.append((cid, AS_OF, first, last, recency, count, net, avg, r, f, m, score, total,
                      rank))

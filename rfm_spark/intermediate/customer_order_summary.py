@@ -7,7 +7,8 @@ import datetime as dt
 from pyspark.sql import DataFrame, functions as F
 
 MONEY = "decimal(18,2)"
-COLUMNS = ("customer_id", "first_order_date", "last_order_date", "order_count", "net_amount")
+COLUMNS = ("customer_id", "first_order_date", "last_order_date", "order_count", "net_amount",
+           "as_of_date")
 
 
 def order_amounts(order_items: DataFrame) -> DataFrame:
@@ -30,7 +31,8 @@ def customer_order_summary(
     as_of: dt.date,
     counted_status: str = "completed",
 ) -> DataFrame:
-    """First/last counted order date, counted order count and net amount per customer.
+    """First/last counted order date, counted order count and net amount per customer, and
+    the as_of they were computed at.
 
     An order without (valid) lines counts with an amount of 0.
     """
@@ -42,4 +44,5 @@ def customer_order_summary(
         F.max("order_date").alias("last_order_date"),
         F.count("order_id").cast("int").alias("order_count"),
         F.coalesce(F.sum("order_amount"), F.lit(0)).cast(MONEY).alias("net_amount"),
+        F.lit(as_of).cast("date").alias("as_of_date"),
     ).select(*COLUMNS)

@@ -78,24 +78,45 @@ def read_header(spark: SparkSession, file: LandingFile) -> list[str] | None:
     return [name.strip().strip('"').strip().lower() for name in line.split(",")]
 
 
+FILE_SUFFIX = {"csv": ".csv", "parquet": ".parquet", "json": ".json"}
+
+
+def landing_files(spark: SparkSession, source: RawTable) -> list[LandingFile]:
+    """The deliveries of one raw table. A Delta or catalog source is one delivery that is
+    read whole every run (it has no files of its own to keep track of)."""
+    if source.format in FILE_SUFFIX:
+        return list_files(spark, source.path, FILE_SUFFIX[source.format])
+    return [LandingFile(source.path, source.path, 0)]
+
+
 def read_raw_table(
     spark: SparkSession,
     table: str,
     source: RawTable,
     required: Sequence[str],
     optional: Sequence[str] = (),
+    files: Sequence[LandingFile] | None = None,
+    schema_drift: str = "ignore",
 ) -> DataFrame:
     """The raw rows of one table: `required` + `optional` columns as strings, `_source_file`,
-    `_malformed`. A file missing a required column is a configuration error (exit 2)."""
+    `_malformed`. Reads `files` (default: every delivery). A file missing a required column
+    is a configuration error (exit 2), and so is drift when `schema_drift` is `fail`."""
     columns = [*required, *optional]
+    if files is None:
+        files = landing_files(spark, source)
     if source.format == "csv":
-        return _read_csv(spark, table, source.path, required, columns)
+        return _read_csv(spark, table, files, required, columns, schema_drift)
+    if not files:
+        return _empty(spark, columns)
     if source.format == "table":
         df = spark.read.table(source.path).withColumn("_source_file", F.lit(source.path))
+    elif source.format == "delta":
+        df = spark.read.format("delta").load(source.path).withColumn(
+            "_source_file", F.lit(source.path))
     else:
         df = (
             spark.read.format(source.format)
-            .load(source.path)
+            .load([f.path for f in files])
             .withColumn("_source_file", F.col("_metadata.file_path"))
         )
     present = {c.lower(): c for c in df.columns}
@@ -112,15 +133,27 @@ def read_raw_table(
     )
 
 
+def _empty(spark: SparkSession, columns: Sequence[str]) -> DataFrame:
+    schema = T.StructType(
+        [T.StructField(c, T.StringType()) for c in columns]
+        + [T.StructField("_source_file", T.StringType()), T.StructField("_malformed", T.BooleanType())]
+    )
+    return spark.createDataFrame([], schema)
+
+
 def _read_csv(
-    spark: SparkSession, table: str, directory: str, required: Sequence[str], columns: list[str]
+    spark: SparkSession,
+    table: str,
+    files: Sequence[LandingFile],
+    required: Sequence[str],
+    columns: list[str],
+    schema_drift: str,
 ) -> DataFrame:
     # With CSV column pruning on, Spark tokenises only the selected columns and never sees
     # that a line has too few or too many fields; with it off such lines fill
     # _corrupt_record, which is how a malformed line reaches quarantine. The setting is read
     # when the query runs, so it stays off for the session.
     spark.conf.set("spark.sql.csv.parser.columnPruning.enabled", "false")
-    files = list_files(spark, directory)
     groups: dict[tuple[str, ...], list[str]] = {}
     for file in files:
         header = read_header(spark, file)
@@ -134,18 +167,19 @@ def _read_csv(
                 f"{', '.join(required)})"
             )
         extra = [c for c in header if c not in columns]
+        absent = [c for c in columns if c not in header and c not in required]
+        if schema_drift == "fail" and (extra or absent):
+            what = (f"unexpected column '{extra[0]}'" if extra
+                    else f"missing optional column '{absent[0]}'")
+            raise ConfigError(f"raw file {file.path}: {what} (raw.schema_drift is fail)")
         if extra:
             log.warning("raw %s: %s has extra column(s) %s, ignored", table, file.name,
                         ", ".join(extra))
         groups.setdefault(tuple(header), []).append(file.path)
-    empty_schema = T.StructType(
-        [T.StructField(c, T.StringType()) for c in columns]
-        + [T.StructField("_source_file", T.StringType()), T.StructField("_malformed", T.BooleanType())]
-    )
     frames = [_read_csv_group(spark, list(header), paths, columns)
               for header, paths in groups.items()]
     if not frames:
-        return spark.createDataFrame([], empty_schema)
+        return _empty(spark, columns)
     result = frames[0]
     for frame in frames[1:]:
         result = result.unionByName(frame)

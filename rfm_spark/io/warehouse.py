@@ -8,6 +8,7 @@ reported with the table it was writing.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -17,6 +18,7 @@ from pyspark.sql import DataFrame, SparkSession, functions as F
 
 from rfm_spark.config import WarehouseSettings
 from rfm_spark.errors import PipelineError, RfmError
+from rfm_spark.functions import content_hash_sql
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,20 @@ class Warehouse:
         """Add rows in one Delta transaction; new columns are merged into the schema."""
         self._write(df, name, mode="append")
 
+    def replace_where(self, df: DataFrame, name: str, column: str, values: Sequence[str]) -> None:
+        """Atomically replace the rows whose `column` is in `values` with `df` (one commit).
+
+        Re-running it with the same input leaves the same rows: this is how rows that belong
+        to a raw file (quarantine, version logs) are written exactly once per file.
+        """
+        if not self.exists(name):
+            self.overwrite(df, name)
+            return
+        if not values:
+            return
+        listed = ", ".join(_sql_string(v) for v in sorted(set(values)))
+        self._write(df, name, mode="overwrite", replace_where=f"`{column}` IN ({listed})")
+
     def merge_upsert(
         self,
         df: DataFrame,
@@ -87,37 +103,88 @@ class Warehouse:
     ) -> None:
         """Upsert `df` (one row per key) into the table on `keys`.
 
-        With `newer_than` (a column name) a matched row is replaced only when the source's
-        value is greater, so a late delivery of an older version changes nothing. A row
-        identical to the target is never rewritten. Creates the table on first use.
+        With `newer_than` (a column) a matched row is replaced only when the source is newer,
+        so a late delivery of an older version changes nothing; equal values are decided by
+        the rows' content hash, exactly as staging's latest_per_key decides them, so
+        incremental loads agree with a full refresh. Identical rows are never rewritten.
+        Creates the table on first use.
         """
-        ref = self.ref(name)
         if not self.exists(name):
             self.overwrite(df, name)
             return
+        columns = [c for c in df.columns]
         condition = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in keys)
-        changed = " OR ".join(
-            f"NOT (t.`{c}` <=> s.`{c}`)" for c in df.columns if c not in keys
-        ) or "false"
-        update_when = f"s.`{newer_than}` > t.`{newer_than}`" if newer_than else f"({changed})"
+        changed = " OR ".join(f"NOT (t.`{c}` <=> s.`{c}`)" for c in columns if c not in keys)
+        changed = f"({changed or 'false'})"
+        if newer_than:
+            t_hash, s_hash = content_hash_sql("t", columns), content_hash_sql("s", columns)
+            newer = (f"(s.`{newer_than}` > t.`{newer_than}` OR (s.`{newer_than}` = "
+                     f"t.`{newer_than}` AND {s_hash} > {t_hash}))")
+            update_when = f"{newer} AND {changed}"
+        else:
+            update_when = changed
+        self._merge(name, lambda table: (
+            table.alias("t").merge(df.alias("s"), condition)
+            .whenMatchedUpdateAll(condition=update_when)
+            .whenNotMatchedInsertAll()
+        ))
+
+    def merge_replace_groups(
+        self,
+        df: DataFrame,
+        name: str,
+        group_keys: Sequence[str],
+        row_keys: Sequence[str],
+        groups: DataFrame,
+    ) -> None:
+        """Make the table's rows of every group in `groups` equal to `df`'s, in one MERGE.
+
+        Rows of those groups that `df` no longer has are deleted, changed rows updated, new
+        rows inserted; other groups are untouched. (Order lines of re-sent orders, summary
+        rows of customers whose orders changed.)
+        """
+        if not self.exists(name):
+            self.overwrite(df, name)
+            return
+        target = self.read(name)
+        in_scope = target.join(groups.select(*group_keys).distinct(), on=list(group_keys),
+                               how="left_semi")
+        gone = in_scope.select(*row_keys).join(df.select(*row_keys), on=list(row_keys),
+                                               how="left_anti")
+        source = df.withColumn("_action", F.lit("upsert")).unionByName(
+            gone.withColumn("_action", F.lit("delete")), allowMissingColumns=True
+        )
+        condition = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in row_keys)
+        changed = " OR ".join(f"NOT (t.`{c}` <=> s.`{c}`)" for c in df.columns
+                              if c not in row_keys) or "false"
+        values = {c: f"s.`{c}`" for c in df.columns}
+        self._merge(name, lambda table: (
+            table.alias("t").merge(source.alias("s"), condition)
+            .whenMatchedDelete(condition="s._action = 'delete'")
+            .whenMatchedUpdate(condition=f"s._action = 'upsert' AND ({changed})", set=values)
+            .whenNotMatchedInsert(condition="s._action = 'upsert'", values=values)
+        ))
+
+    def _merge(self, name: str, build) -> None:
+        ref = self.ref(name)
         try:
-            (
-                self.delta_table(name)
-                .alias("t")
-                .merge(df.alias("s"), condition)
-                .whenMatchedUpdateAll(condition=update_when)
-                .whenNotMatchedInsertAll()
-                .execute()
-            )
+            build(self.delta_table(name)).execute()
         except RfmError:
             raise
         except Exception as exc:  # noqa: BLE001 - reported with the table being written
             raise PipelineError(_short(exc), table=str(ref)) from exc
+        _crash_point(name)
 
-    def _write(self, df: DataFrame, name: str, mode: str) -> None:
+    def _write(self, df: DataFrame, name: str, mode: str, replace_where: str | None = None
+               ) -> None:
         ref = self.ref(name)
         writer = df.write.format("delta").mode(mode)
-        writer = writer.option("overwriteSchema" if mode == "overwrite" else "mergeSchema", "true")
+        if replace_where:
+            writer = writer.option("replaceWhere", replace_where)
+        elif mode == "overwrite":
+            writer = writer.option("overwriteSchema", "true")
+        else:
+            writer = writer.option("mergeSchema", "true")
         try:
             if ref.catalog_name:
                 self._ensure_schema(ref.catalog_name)
@@ -126,6 +193,7 @@ class Warehouse:
                 writer.save(ref.path)
         except Exception as exc:  # noqa: BLE001 - reported with the table being written
             raise PipelineError(_short(exc), table=str(ref)) from exc
+        _crash_point(name)
 
     def _ensure_schema(self, catalog_name: str) -> None:
         parts = catalog_name.split(".")
@@ -133,11 +201,22 @@ class Warehouse:
             self.spark.sql(f"CREATE SCHEMA IF NOT EXISTS {'.'.join(parts[:-1])}")
 
 
+def _crash_point(name: str) -> None:
+    """Test hook: RFM_SPARK_CRASH_AFTER=<table> kills the process right after that table's
+    write commits, as a power cut would, to prove the next run recovers."""
+    if os.environ.get("RFM_SPARK_CRASH_AFTER") == name:
+        os._exit(70)
+
+
 def _short(exc: Exception) -> str:
     """First line of a (possibly Java) exception message, for a person to read."""
     text = str(exc).strip().splitlines()
-    return text[0][:500] if text else type(exc).__name__
+    first = text[0][:500] if text else type(exc).__name__
+    if "Concurrent" in first or "concurrent" in type(exc).__name__.lower():
+        return ("another run changed this table at the same time (Delta refused the commit); "
+                f"run again when it has finished [{first[:200]}]")
+    return first
 
 
-def with_run_id(df: DataFrame, run_id: str) -> DataFrame:
-    return df.withColumn("_run_id", F.lit(run_id))
+def _sql_string(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"

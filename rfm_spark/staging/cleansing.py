@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from pyspark.sql import Column, DataFrame, Window as W, functions as F
 
-from rfm_spark.functions import reasons
+from rfm_spark.functions import content_hash, reasons
 
 RAW = "_raw"
 REASONS = "_dq_reasons"
@@ -47,15 +47,16 @@ def latest_per_key(
     df: DataFrame,
     keys: Sequence[str],
     order_by: Sequence[Column],
+    columns: Sequence[str],
 ) -> DataFrame:
-    """One row per key: the first by `order_by`, then by the row's content so that equal
-    versions in different files still give the same answer whatever order files arrive in."""
-    content = F.sha2(F.to_json(F.struct(*[F.col(c) for c in df.columns])), 256)
-    window = W.partitionBy(*keys).orderBy(*order_by, content.desc())
+    """One row per key with `columns`: the first by `order_by`, then by the content hash of
+    `columns` (the same tie-breaker the staging MERGE uses), so the answer does not depend on
+    the order files arrive in nor on whether they arrive in one run or many."""
+    window = W.partitionBy(*keys).orderBy(*order_by, content_hash(columns).desc())
     return (
         df.withColumn("_version_rank", F.row_number().over(window))
         .where(F.col("_version_rank") == 1)
-        .drop("_version_rank")
+        .select(*columns)
     )
 
 

@@ -61,4 +61,4 @@ def standardise_customers(
 
 def latest_customers(accepted: DataFrame) -> DataFrame:
     """One row per customer_id: the greatest updated_at wins."""
-    return latest_per_key(accepted, KEYS, [F.col("updated_at").desc()]).select(*COLUMNS)
+    return latest_per_key(accepted, KEYS, [F.col("updated_at").desc()], COLUMNS)

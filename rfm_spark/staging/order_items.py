@@ -59,18 +59,23 @@ def standardise_order_items(raw: DataFrame) -> DataFrame:
     )
 
 
-def lines_of_latest_orders(accepted: DataFrame, versions: DataFrame) -> DataFrame:
+def delivered_lines(accepted: DataFrame) -> DataFrame:
+    """Accepted order lines with the delivery they came in (the order-lines log)."""
+    return accepted.select(*COLUMNS, delivery_name().alias("_delivery"), "_source_file")
+
+
+def lines_of_latest_orders(lines: DataFrame, versions: DataFrame) -> DataFrame:
     """Keep, per order, the line set of the delivery chosen as described in the module doc;
     then one row per (order_id, line_no).
 
-    `versions`: order_id, updated_at, _delivery of every accepted order version.
+    `lines`: delivered_lines(); `versions`: orders.order_versions() (any subset of orders,
+    as long as both hold every row of the orders they have).
     """
     paired = versions.groupBy("order_id", "_delivery").agg(
         F.max("updated_at").alias("_paired_updated_at")
     )
     sets = (
-        accepted.withColumn("_delivery", delivery_name())
-        .select("order_id", "_delivery")
+        lines.select("order_id", "_delivery")
         .distinct()
         .join(paired, on=["order_id", "_delivery"], how="left")
     )
@@ -82,7 +87,5 @@ def lines_of_latest_orders(accepted: DataFrame, versions: DataFrame) -> DataFram
         .where(F.col("_set_rank") == 1)
         .select("order_id", "_delivery")
     )
-    lines = accepted.withColumn("_delivery", delivery_name()).join(
-        chosen, on=["order_id", "_delivery"], how="inner"
-    )
-    return latest_per_key(lines, KEYS, [F.col("_delivery").desc()]).select(*COLUMNS)
+    chosen_lines = lines.join(chosen, on=["order_id", "_delivery"], how="inner")
+    return latest_per_key(chosen_lines, KEYS, [F.col("_delivery").desc()], COLUMNS)

@@ -66,13 +66,17 @@ def standardise_orders(
     )
 
 
+VERSION_COLUMNS = ("order_id", "customer_id", "updated_at", "_delivery", "_source_file")
+
+
 def order_versions(accepted: DataFrame) -> DataFrame:
-    """Every accepted version of every order with the delivery it came in (items pair
-    with it)."""
+    """Every accepted version of every order, with the delivery it came in: order lines
+    pair with it, and the customers an order ever belonged to are known from it."""
     return accepted.select(
-        "order_id", "updated_at", delivery_name().alias("_delivery")
+        "order_id", "customer_id", "updated_at", delivery_name().alias("_delivery"),
+        "_source_file",
     )
 
 
 def latest_orders(accepted: DataFrame) -> DataFrame:
-    return latest_per_key(accepted, KEYS, [F.col("updated_at").desc()]).select(*COLUMNS)
+    return latest_per_key(accepted, KEYS, [F.col("updated_at").desc()], COLUMNS)

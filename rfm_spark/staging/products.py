@@ -45,4 +45,4 @@ def standardise_products(raw: DataFrame, timestamp_formats: Sequence[str]) -> Da
 
 
 def latest_products(accepted: DataFrame) -> DataFrame:
-    return latest_per_key(accepted, KEYS, [F.col("updated_at").desc()]).select(*COLUMNS)
+    return latest_per_key(accepted, KEYS, [F.col("updated_at").desc()], COLUMNS)

@@ -10,6 +10,8 @@ ORDERS = ("order_id string, customer_id string, order_ts timestamp, order_date d
 ITEMS = ("order_id string, line_no int, product_id string, quantity int, "
          "unit_price decimal(18,2), discount decimal(18,2), line_amount decimal(18,2)")
 AS_OF = dt.date(2024, 12, 31)
+SUMMARY = ("customer_id string, first_order_date date, last_order_date date, order_count int, "
+           "net_amount decimal(18,2), as_of_date date")
 
 
 def order(oid, cid, day, status):
@@ -41,11 +43,10 @@ def test_counts_only_completed_orders_up_to_as_of(spark):
         item("O7", 1, 1, "10.00", "10.00"),
     ], ITEMS)
     expected = spark.createDataFrame([
-        ("C1", dt.date(2024, 12, 1), dt.date(2024, 12, 20), 2, D("124.00")),
-        ("C3", dt.date(2024, 11, 30), dt.date(2024, 11, 30), 1, D("0.00")),
-        ("C4", AS_OF, AS_OF, 1, D("0.00")),
-    ], "customer_id string, first_order_date date, last_order_date date, order_count int, "
-       "net_amount decimal(18,2)")
+        ("C1", dt.date(2024, 12, 1), dt.date(2024, 12, 20), 2, D("124.00"), AS_OF),
+        ("C3", dt.date(2024, 11, 30), dt.date(2024, 11, 30), 1, D("0.00"), AS_OF),
+        ("C4", AS_OF, AS_OF, 1, D("0.00"), AS_OF),
+    ], SUMMARY)
     got = customer_order_summary(orders, items, AS_OF, "completed")
     assert_df_equality(got, expected, ignore_row_order=True, ignore_nullable=True)
 
@@ -57,9 +58,8 @@ def test_earlier_as_of_replays_history(spark):
     ], ORDERS)
     items = spark.createDataFrame([item("O1", 1, 1, "10.00", "0"),
                                    item("O2", 1, 1, "20.00", "0")], ITEMS)
+    as_of = dt.date(2024, 6, 30)
     expected = spark.createDataFrame(
-        [("C1", dt.date(2024, 3, 1), dt.date(2024, 3, 1), 1, D("10.00"))],
-        "customer_id string, first_order_date date, last_order_date date, order_count int, "
-        "net_amount decimal(18,2)")
-    got = customer_order_summary(orders, items, dt.date(2024, 6, 30), "completed")
+        [("C1", dt.date(2024, 3, 1), dt.date(2024, 3, 1), 1, D("10.00"), as_of)], SUMMARY)
+    got = customer_order_summary(orders, items, as_of, "completed")
     assert_df_equality(got, expected, ignore_nullable=True)

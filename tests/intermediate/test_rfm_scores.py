@@ -16,8 +16,8 @@ def test_scores_by_hand(spark):
 
 def test_fewer_customers_than_buckets(spark):
     summary = spark.createDataFrame([
-        ("X", dt.date(2024, 12, 1), dt.date(2024, 12, 21), 1, D("5.00")),
-        ("Y", dt.date(2024, 12, 1), dt.date(2024, 12, 26), 2, D("10.00")),
+        ("X", dt.date(2024, 12, 1), dt.date(2024, 12, 21), 1, D("5.00"), AS_OF),
+        ("Y", dt.date(2024, 12, 1), dt.date(2024, 12, 26), 2, D("10.00"), AS_OF),
     ], SUMMARY_SCHEMA)
     expected = spark.createDataFrame([
         ("X", AS_OF, dt.date(2024, 12, 1), dt.date(2024, 12, 21), 10, 1, D("5.00"), D("5.00"),
@@ -31,7 +31,7 @@ def test_fewer_customers_than_buckets(spark):
 
 def test_equal_frequencies_split_by_customer_id(spark):
     # Ten customers with identical RFM values: scores follow customer_id, two per bucket.
-    rows = [(f"C{i:02d}", AS_OF, AS_OF, 1, D("1.00")) for i in range(10)]
+    rows = [(f"C{i:02d}", AS_OF, AS_OF, 1, D("1.00"), AS_OF) for i in range(10)]
     summary = spark.createDataFrame(rows, SUMMARY_SCHEMA)
     got = {r["customer_id"]: (r["r_score"], r["f_score"], r["m_score"], r["rfm_rank"])
            for r in rfm_scores(summary, AS_OF, 5).collect()}

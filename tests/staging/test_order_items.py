@@ -81,7 +81,8 @@ def test_lines_follow_the_latest_version_of_their_order(spark):
     versions = orders.order_versions(accepted_rows(orders.standardise_orders(raw_orders, ts,
                                                                              status)))
     lines = order_items.lines_of_latest_orders(
-        accepted_rows(order_items.standardise_order_items(raw_items)), versions
+        order_items.delivered_lines(accepted_rows(order_items.standardise_order_items(raw_items))),
+        versions,
     )
     expected = spark.createDataFrame(
         [

@@ -1,0 +1,60 @@
+"""Run the configured checks on a set of tables and store their results."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from pyspark.sql import DataFrame
+
+from rfm_spark.config import QualityRule, Settings
+from rfm_spark.io.warehouse import Warehouse
+from rfm_spark.logs import count_jobs, timed
+from rfm_spark.quality.checks import (
+    RESULTS_SCHEMA,
+    RuleResult,
+    check_table,
+    raise_on_errors,
+    render_failures,
+    results_rows,
+)
+from rfm_spark.runs import RunResult
+
+log = logging.getLogger("rfm_spark.quality")
+
+
+def rules_for(settings: Settings, table: str) -> list[QualityRule]:
+    spec = settings.quality.tables.get(table)
+    return spec.rules if spec else []
+
+
+def run_checks(
+    wh: Warehouse,
+    settings: Settings,
+    result: RunResult,
+    frames: dict[str, DataFrame],
+    carried: list[RuleResult] | None = None,
+) -> None:
+    """Check the given tables; append their results (and `carried` ones, e.g. quarantine
+    counts from staging) to audit.dq_results; stop with exit 1 on an error-severity failure."""
+    run_time = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    new: list[RuleResult] = list(carried or [])
+    for table, df in frames.items():
+        spec = settings.quality.tables.get(table)
+        if spec is None:
+            continue
+        with timed() as elapsed, count_jobs(wh.spark, f"checks {table}") as jobs:
+            found = check_table(df, table, spec, as_of=result.as_of, run_time=run_time,
+                                lookup=wh.read)
+        failing = sum(1 for r in found if not r.passed)
+        log.info("checks %-29s %d rule(s), %d not passed, %s Spark job(s) (%.1f s)", table,
+                 len(found), failing, jobs(), elapsed())
+        new += found
+    result.dq_results += new
+    if new:
+        rows = results_rows(result.run_id, new, run_time)
+        wh.append(wh.spark.createDataFrame(rows, RESULTS_SCHEMA), "audit.dq_results")
+        failures = render_failures(new)
+        if failures:
+            log.warning("data-quality rules not passed:\n%s", failures)
+    raise_on_errors(new)

@@ -1,0 +1,180 @@
+"""Load the staging layer from the raw landing: the new deliveries only, or everything.
+
+Incremental (default): only files not yet in audit/processed_files are read.
+- customers, products, orders: the batch is reduced to one row per key and MERGEd; a row
+  replaces the staged one only when it is newer (ties by content hash), so the result is
+  the one a full refresh gives whatever order and grouping the files arrive in.
+- quarantine rows and the two version logs (every accepted order version, every delivered
+  order line) are owned by their file and written with replaceWhere on `_source_file`,
+  so processing a file again replaces its rows instead of adding them.
+- order_items: for every order touched by the batch (a new version or new lines), its
+  line set is chosen again from the logs and replaces the staged lines of that order.
+
+Full refresh: the same transforms over every file, tables overwritten.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from pyspark import StorageLevel
+from pyspark.sql import DataFrame, SparkSession, functions as F
+
+from rfm_spark.config import RAW_TABLES, Settings
+from rfm_spark.io.landing import LandingFile, read_raw_table
+from rfm_spark.io.warehouse import Warehouse
+from rfm_spark.logs import fmt_count, timed
+from rfm_spark.quality.checks import (
+    RuleResult,
+    quarantine_counts,
+    quarantine_results,
+    with_quarantine_rules,
+)
+from rfm_spark.quality.run import rules_for
+from rfm_spark.runs import RunResult, TableCounts
+from rfm_spark.staging import customers, order_items, orders, products
+from rfm_spark.staging.cleansing import REASONS, SOURCE_FILE, accepted_rows, quarantine_rows
+
+log = logging.getLogger("rfm_spark.staging")
+
+ORDER_VERSIONS = "staging.order_versions"
+ORDER_LINES = "staging.order_item_versions"
+RAW_COLUMNS = {
+    "customers": (customers.REQUIRED, customers.OPTIONAL),
+    "products": (products.REQUIRED, products.OPTIONAL),
+    "orders": (orders.REQUIRED, orders.OPTIONAL),
+    "order_items": (order_items.REQUIRED, order_items.OPTIONAL),
+}
+KEYS = {"customers": customers.KEYS, "products": products.KEYS, "orders": orders.KEYS}
+LATEST = {"customers": customers.latest_customers, "products": products.latest_products,
+          "orders": orders.latest_orders}
+
+
+@dataclass
+class Batch:
+    """The raw files one run reads, per table."""
+
+    files: dict[str, list[LandingFile]]
+    full_refresh: bool
+
+    @property
+    def is_empty(self) -> bool:
+        return not any(self.files.values())
+
+    def paths(self, table: str) -> list[str]:
+        return [f.path for f in self.files.get(table, [])]
+
+
+@dataclass
+class StagingOutcome:
+    moved: list[RuleResult] = field(default_factory=list)  # quarantine-rule results
+    touched_orders: DataFrame | None = None  # order_id of orders changed by the batch
+
+
+def _standardisers(settings: Settings) -> dict[str, Callable[[DataFrame], DataFrame]]:
+    st = settings.staging
+    return {
+        "customers": lambda raw: customers.standardise_customers(
+            raw, st.timestamp_formats, st.date_formats, st.email_pattern),
+        "products": lambda raw: products.standardise_products(raw, st.timestamp_formats),
+        "orders": lambda raw: orders.standardise_orders(raw, st.timestamp_formats,
+                                                        st.status_map),
+        "order_items": order_items.standardise_order_items,
+    }
+
+
+def load_staging(spark: SparkSession, wh: Warehouse, settings: Settings, result: RunResult,
+                 batch: Batch) -> StagingOutcome:
+    outcome = StagingOutcome()
+    standardise = _standardisers(settings)
+    for table in RAW_TABLES:
+        files = batch.files.get(table, [])
+        needs_lines = table == "order_items" and bool(batch.files.get("orders"))
+        if not files and not batch.full_refresh and not needs_lines:
+            counts = _counts(wh, table, 0, 0, 0)
+            result.staging.append(counts)
+            log.info("staging.%-12s no new files (keys %s)", table,
+                     fmt_count(counts.keys_in_staging))
+            continue
+        with timed() as elapsed:
+            rules = rules_for(settings, f"staging.{table}")
+            required, optional = RAW_COLUMNS[table]
+            raw = read_raw_table(spark, table, settings.raw_table(table), required, optional,
+                                 files=files, schema_drift=settings.raw.schema_drift)
+            checked = (standardise[table](raw).transform(with_quarantine_rules, rules)
+                       .persist(StorageLevel.MEMORY_AND_DISK))
+            try:
+                totals = checked.agg(
+                    F.count(F.lit(1)).alias("read"),
+                    F.count(F.when(F.size(REASONS) > 0, 1)).alias("quarantined"),
+                    *quarantine_counts(rules),
+                ).first()
+                read, quarantined = int(totals["read"]), int(totals["quarantined"])
+                outcome.moved += quarantine_results(f"staging.{table}", rules, totals, read)
+                _write_owned(wh, quarantine_rows(checked, result.run_id),
+                             f"quarantine.{table}", batch, table)
+                accepted = accepted_rows(checked)
+                if table in LATEST:
+                    _upsert_latest(wh, table, accepted, batch.full_refresh)
+                if table == "orders":
+                    _write_owned(wh, orders.order_versions(accepted), ORDER_VERSIONS, batch,
+                                 table)
+                if table == "order_items":
+                    _write_owned(wh, order_items.delivered_lines(accepted), ORDER_LINES, batch,
+                                 table)
+                    outcome.touched_orders = _load_order_lines(wh, batch)
+            finally:
+                checked.unpersist()
+            counts = _counts(wh, table, read, quarantined, len(files))
+            result.staging.append(counts)
+            result.rows_written[f"staging.{table}"] = counts.keys_in_staging
+            result.rows_written[f"quarantine.{table}"] = quarantined
+        log.info("staging.%-12s %d file(s): read %s, quarantined %s, accepted %s, keys %s "
+                 "(%.1f s)", table, len(files), fmt_count(read), fmt_count(quarantined),
+                 fmt_count(read - quarantined), fmt_count(counts.keys_in_staging), elapsed())
+    return outcome
+
+
+def _counts(wh: Warehouse, table: str, read: int, quarantined: int, files: int) -> TableCounts:
+    name = f"staging.{table}"
+    keys = wh.read(name).count() if wh.exists(name) else 0
+    return TableCounts(table, read, quarantined, read - quarantined, keys, files)
+
+
+def _write_owned(wh: Warehouse, df: DataFrame, name: str, batch: Batch, table: str) -> None:
+    """Rows that belong to a raw file: replaced per file, or all of them on a full refresh."""
+    if batch.full_refresh:
+        wh.overwrite(df, name)
+    else:
+        wh.replace_where(df, name, SOURCE_FILE, batch.paths(table))
+
+
+def _upsert_latest(wh: Warehouse, table: str, accepted: DataFrame, full_refresh: bool) -> None:
+    latest = LATEST[table](accepted)
+    if full_refresh:
+        wh.overwrite(latest, f"staging.{table}")
+    else:
+        wh.merge_upsert(latest, f"staging.{table}", KEYS[table], newer_than="updated_at")
+
+
+def _load_order_lines(wh: Warehouse, batch: Batch) -> DataFrame | None:
+    """Choose the line sets of the orders the batch touched; returns their order ids."""
+    versions, lines = wh.read(ORDER_VERSIONS), wh.read(ORDER_LINES)
+    if batch.full_refresh:
+        wh.overwrite(order_items.lines_of_latest_orders(lines, versions), "staging.order_items")
+        return None
+    touched = (
+        versions.where(F.col(SOURCE_FILE).isin(batch.paths("orders"))).select("order_id")
+        .unionByName(lines.where(F.col(SOURCE_FILE).isin(batch.paths("order_items")))
+                     .select("order_id"))
+        .distinct()
+    )
+    chosen = order_items.lines_of_latest_orders(
+        lines.join(touched, "order_id", "left_semi"),
+        versions.join(touched, "order_id", "left_semi"),
+    )
+    wh.merge_replace_groups(chosen, "staging.order_items", ["order_id"], order_items.KEYS,
+                            touched)
+    return touched
