@@ -65,6 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--as-of", type=_date, help="reference date for recency, YYYY-MM-DD")
     run.add_argument("--full-refresh", action="store_true",
                      help="rebuild every table from all raw files")
+    run.add_argument("--rebuild-history", action="store_true",
+                     help="replay customer_segment_history from the first order date")
 
     dq = commands.add_parser("dq", help="run the data-quality rules on the current tables")
     dq.add_argument("--config", help="YAML config (default: conf/local.yaml)")
@@ -160,6 +162,7 @@ def _run(args: argparse.Namespace, debug: bool) -> int:
     if debug:
         spark.sparkContext.setLogLevel("INFO")
     result = run_pipeline(spark, settings, RunOptions(as_of=args.as_of,
-                                                      full_refresh=args.full_refresh))
+                                                      full_refresh=args.full_refresh,
+                                                      rebuild_history=args.rebuild_history))
     print_summary(spark, settings, result)
     return 0

@@ -121,6 +121,13 @@ class SampleSettings:
 
 
 @dataclass(frozen=True)
+class SnapshotSettings:
+    customer_tracked_columns: list[str] = field(
+        default_factory=lambda: ["first_name", "last_name", "email", "city", "country"])
+    segment_history_step_days: int = 7
+
+
+@dataclass(frozen=True)
 class QualityRule:
     """One data-quality rule; which fields apply depends on `type` (see quality/rules.py)."""
 
@@ -172,6 +179,7 @@ class Settings:
     top_customers: TopCustomerRules
     sample: SampleSettings
     quality: QualitySettings = field(default_factory=QualitySettings)
+    snapshots: SnapshotSettings = field(default_factory=SnapshotSettings)
     source: str = "<defaults>"
 
     def raw_table(self, table: str) -> RawTable:
@@ -404,6 +412,16 @@ def validate_rules(s: Settings) -> None:
     if not 0 <= top.activity.highly_active_max_days < top.activity.active_max_days:
         raise ConfigError("config key 'top_customers.activity': need 0 <= "
                           "highly_active_max_days < active_max_days")
+    from rfm_spark.staging.customers import TRACKABLE
+
+    for column in s.snapshots.customer_tracked_columns:
+        if column not in TRACKABLE:
+            raise ConfigError(f"config key 'snapshots.customer_tracked_columns': {column!r} "
+                              f"cannot be tracked (choose from {', '.join(TRACKABLE)})")
+    if not s.snapshots.customer_tracked_columns:
+        raise ConfigError("config key 'snapshots.customer_tracked_columns': track at least one")
+    if s.snapshots.segment_history_step_days < 1:
+        raise ConfigError("config key 'snapshots.segment_history_step_days': at least 1")
     sample = s.sample
     start = _parse_date(sample.start, "sample.start")
     end = _parse_date(sample.end, "sample.end")
@@ -449,6 +467,8 @@ TABLE_NAMES = (
     "staging.order_versions",
     "staging.order_item_versions",
     "audit.processed_files",
+    "staging.customer_versions",
+    "marts.segment_migration",
     "intermediate.customer_order_summary",
     "intermediate.rfm_scores",
     "marts.customer_segmentation",

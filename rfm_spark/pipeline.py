@@ -24,6 +24,7 @@ from rfm_spark.logs import fmt_count
 from rfm_spark.models import build_models, is_up_to_date
 from rfm_spark.quality.run import run_checks
 from rfm_spark.runs import RunOptions, RunResult, new_run_id, record_run
+from rfm_spark.snapshots.load import load_snapshots, refuse_going_back
 from rfm_spark.staging.load import Batch, load_staging
 
 log = logging.getLogger("rfm_spark.pipeline")
@@ -131,14 +132,18 @@ def _run(spark: SparkSession, wh: Warehouse, settings: Settings, options: RunOpt
         log.warning("no completed orders in staging: the marts are written empty")
         result.as_of = dt.datetime.now(dt.timezone.utc).date()
     log.info("as_of %s", result.as_of.isoformat())
+    refuse_going_back(wh, result.as_of, options.rebuild_history)
     run_checks(wh, settings, result,
                {f"staging.{t}": wh.read(f"staging.{t}") for t in RAW_TABLES},
                carried=staged.moved)
-    if batch.is_empty and not batch.full_refresh and is_up_to_date(wh, result.as_of):
-        log.info("intermediate and marts are up to date at as_of %s: nothing to rebuild",
-                 result.as_of)
+    up_to_date = (batch.is_empty and not batch.full_refresh and not options.rebuild_history
+                  and is_up_to_date(wh, result.as_of))
+    if up_to_date:
+        log.info("intermediate, marts and snapshots are up to date at as_of %s: nothing to "
+                 "rebuild", result.as_of)
     else:
         build_models(wh, settings, result, batch.full_refresh, staged.touched_orders)
+        load_snapshots(wh, settings, result, batch, options.rebuild_history)
     trackable = [t for t in RAW_TABLES if settings.raw_table(t).format in FILE_FORMATS]
     checkpoint.record(wh, batch.files, result.run_id, batch.full_refresh, trackable)
 

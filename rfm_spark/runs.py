@@ -16,6 +16,7 @@ from rfm_spark.quality.checks import RuleResult
 class RunOptions:
     as_of: dt.date | None = None
     full_refresh: bool = False
+    rebuild_history: bool = False
 
 
 @dataclass

@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from pyspark.sql import Column, DataFrame, functions as F, types as T
+from pyspark.sql import Column, DataFrame, Window as W, functions as F, types as T
 
 from rfm_spark.config import QualityRule, QualityTable
 from rfm_spark.errors import DataQualityError
@@ -166,6 +166,8 @@ def check_table(
             failed, checked, detail = _freshness(rule, row[f"latest{i}"], as_of, run_time)
         elif rule.type == "unique":
             failed, sample, detail = _duplicates(df, rule.columns)
+        elif rule.type == "scd2":
+            failed, sample, detail = _history_breaks(df, rule.columns, key)
         else:  # relationships
             failed, sample = _orphans(df, rule, lookup(rule.to), key)
             detail = f"{rule.column} not found in {rule.to}.{rule.field}" if failed else ""
@@ -198,6 +200,40 @@ def _duplicates(df: DataFrame, columns: Sequence[str]) -> tuple[int, list[str], 
     rows = int(dupes["rows"] or 0)
     detail = f"{int(dupes['keys'])} duplicated key(s)" if rows else ""
     return rows, _sample(dupes["lo"], dupes["hi"]), detail
+
+
+def _history_breaks(df: DataFrame, key_columns: Sequence[str], key: Column | None
+                    ) -> tuple[int, list[str], str]:
+    """SCD2 invariants per key: valid_from < valid_to, no overlapping intervals, at most one
+    current row (and is_current exactly when valid_to is NULL), no two consecutive
+    versions with the same row_hash (touching intervals, the first not ended by a delete)."""
+    ordered = W.partitionBy(*key_columns).orderBy("valid_from")
+    whole = W.partitionBy(*key_columns)
+    previous_to = F.lag("valid_to").over(ordered)
+    has_previous = F.lag("valid_from").over(ordered).isNotNull()
+    ended_by_delete = (F.lag("is_deleted").over(ordered) if "is_deleted" in df.columns
+                       else F.lit(False))
+    checks = {
+        "empty_interval": F.col("valid_to").isNotNull() & (F.col("valid_to") <= F.col("valid_from")),
+        "overlap": has_previous & (previous_to.isNull() | (previous_to > F.col("valid_from"))),
+        "several_current": F.sum(F.col("is_current").cast("int")).over(whole) > 1,
+        "current_flag": F.col("is_current") != F.col("valid_to").isNull(),
+        "repeated_version": has_previous & (F.lag("row_hash").over(ordered) == F.col("row_hash"))
+        & (previous_to == F.col("valid_from")) & ~F.coalesce(ended_by_delete, F.lit(False)),
+    }
+    flagged = df.select("*", *[F.coalesce(c, F.lit(False)).alias(f"_{n}") for n, c in checks.items()])
+    any_break = F.lit(False)
+    for name in checks:
+        any_break = any_break | F.col(f"_{name}")
+    sample_key = key if key is not None else _key(key_columns)
+    row = flagged.agg(
+        F.count(F.when(any_break, 1)).alias("n"),
+        F.min(F.when(any_break, sample_key)).alias("lo"),
+        F.max(F.when(any_break, sample_key)).alias("hi"),
+        *[F.count(F.when(F.col(f"_{name}"), 1)).alias(name) for name in checks],
+    ).first()
+    detail = ", ".join(f"{name} {row[name]}" for name in checks if row[name])
+    return int(row["n"]), _sample(row["lo"], row["hi"]), detail
 
 
 def _orphans(df: DataFrame, rule: QualityRule, parent: DataFrame, key: Column | None

@@ -20,10 +20,11 @@ from rfm_spark.config import QualityRule, QualitySettings
 from rfm_spark.errors import ConfigError
 from rfm_spark.intermediate import customer_order_summary, rfm_scores
 from rfm_spark.marts import customer_segmentation, top_customers
+from rfm_spark.snapshots import customer_segment_history, customers_history
 from rfm_spark.staging import customers, order_items, orders, products
 
 ROW_RULES = ("not_null", "accepted_values", "range", "regex")
-SET_RULES = ("unique", "relationships", "row_count", "freshness")
+SET_RULES = ("unique", "relationships", "row_count", "freshness", "scd2")
 SEVERITIES = ("warn", "quarantine", "error")
 
 # Every table a rule may name, with its columns: the output contract of each model.
@@ -36,6 +37,8 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     "intermediate.rfm_scores": rfm_scores.COLUMNS,
     "marts.customer_segmentation": customer_segmentation.COLUMNS,
     "marts.top_customers": top_customers.COLUMNS,
+    "snapshots.customers_history": customers_history.history_columns(customers.TRACKABLE),
+    "snapshots.customer_segment_history": customer_segment_history.COLUMNS,
 }
 REQUIRED_ARGS = {
     "not_null": ("column",),
@@ -46,6 +49,7 @@ REQUIRED_ARGS = {
     "regex": ("column", "pattern"),
     "row_count": ("min",),
     "freshness": ("column", "max_age_days"),
+    "scd2": ("columns",),  # the key; valid_from, valid_to, is_current, row_hash by name
 }
 _THRESHOLD = re.compile(r"^\s*(>=|>)?\s*(\d+(?:\.\d+)?)\s*(%)?\s*$")
 
@@ -116,6 +120,12 @@ def _validate_rule(rule: QualityRule, table: str, columns: tuple[str, ...], key:
     for column in rule.target_columns:
         if column not in columns:
             raise ConfigError(f"config key '{key}.column': {table} has no column {column!r}")
+    if rule.type == "scd2":
+        needed = [c for c in ("valid_from", "valid_to", "is_current", "row_hash")
+                  if c not in columns]
+        if needed:
+            raise ConfigError(f"config key '{key}.type': scd2 needs a history table; {table} "
+                              f"has no column {needed[0]!r}")
     if rule.type == "relationships":
         if rule.to not in TABLE_COLUMNS:
             raise ConfigError(f"config key '{key}.to': unknown table {rule.to!r}")

@@ -23,6 +23,8 @@ OPTIONAL = ("is_deleted",)
 KEYS = ("customer_id",)
 COLUMNS = ("customer_id", "first_name", "last_name", "email", "is_valid_email", "city",
            "country", "signup_date", "updated_at", "is_deleted")
+# attributes a customers_history may track
+TRACKABLE = tuple(c for c in COLUMNS if c not in (*KEYS, "updated_at", "is_deleted"))
 
 
 def standardise_customers(
@@ -57,6 +59,11 @@ def standardise_customers(
         dq_reasons(checks),
         with_raw(raw, (*REQUIRED, *OPTIONAL)),
     )
+
+
+def customer_versions(accepted: DataFrame) -> DataFrame:
+    """Every accepted version with its file: the source of customers_history."""
+    return accepted.select(*COLUMNS, "_source_file")
 
 
 def latest_customers(accepted: DataFrame) -> DataFrame:

@@ -4,8 +4,8 @@ Incremental (default): only files not yet in audit/processed_files are read.
 - customers, products, orders: the batch is reduced to one row per key and MERGEd; a row
   replaces the staged one only when it is newer (ties by content hash), so the result is
   the one a full refresh gives whatever order and grouping the files arrive in.
-- quarantine rows and the two version logs (every accepted order version, every delivered
-  order line) are owned by their file and written with replaceWhere on `_source_file`,
+- quarantine rows and the version logs (every accepted customer version, order version and
+  delivered order line) are owned by their file and written with replaceWhere on `_source_file`,
   so processing a file again replaces its rows instead of adding them.
 - order_items: for every order touched by the batch (a new version or new lines), its
   line set is chosen again from the logs and replaces the staged lines of that order.
@@ -39,6 +39,7 @@ from rfm_spark.staging.cleansing import REASONS, SOURCE_FILE, accepted_rows, qua
 
 log = logging.getLogger("rfm_spark.staging")
 
+CUSTOMER_VERSIONS = "staging.customer_versions"
 ORDER_VERSIONS = "staging.order_versions"
 ORDER_LINES = "staging.order_item_versions"
 RAW_COLUMNS = {
@@ -118,6 +119,9 @@ def load_staging(spark: SparkSession, wh: Warehouse, settings: Settings, result:
                 accepted = accepted_rows(checked)
                 if table in LATEST:
                     _upsert_latest(wh, table, accepted, batch.full_refresh)
+                if table == "customers":
+                    _write_owned(wh, customers.customer_versions(accepted), CUSTOMER_VERSIONS,
+                                 batch, table)
                 if table == "orders":
                     _write_owned(wh, orders.order_versions(accepted), ORDER_VERSIONS, batch,
                                  table)

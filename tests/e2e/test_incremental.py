@@ -25,6 +25,8 @@ COMPARED = (
     *(f"staging/{t}" for t in TABLES),
     *(f"quarantine/{t}" for t in TABLES),
     "staging/order_versions",
+    "staging/customer_versions",
+    "snapshots/customers_history",
     "staging/order_item_versions",
     "intermediate/customer_order_summary",
     "intermediate/rfm_scores",
@@ -96,6 +98,10 @@ def test_one_delivery_per_run_equals_full_refresh(spark, landing, config, full_r
             deliver(landing, raw, table, delivery)
         assert run(config, raw, warehouse) == 0
     assert_same_tables(spark, full_refresh, warehouse)
+    invariants = spark.read.format("delta").load(str(warehouse / "audit/dq_results")).where(
+        "rule = 'scd2_invariants'")
+    assert invariants.count() == 8  # two history tables x four runs
+    assert invariants.where("NOT passed").isEmpty()
 
     # a second run with no new files: no table gets a new version, contents unchanged
     before = versions(spark, warehouse)
@@ -159,3 +165,24 @@ def test_second_run_on_a_locked_warehouse_refuses(landing, config, tmp_path, cap
         assert run(config, landing, warehouse) == 3
     err = capsys.readouterr().err
     assert "another rfm-spark run is using warehouse" in err and "someone-else" in err
+
+
+def test_segment_history_moves_forward_or_is_rebuilt(spark, landing, tmp_path, capsys):
+    config = tmp_path / "monthly.yaml"
+    config.write_text(yaml.safe_dump({"inherits": str(REPO / "conf" / "base.yaml"),
+                                      "snapshots": {"segment_history_step_days": 61}}))
+    warehouse = tmp_path / "wh"
+    assert run(str(config), landing, warehouse, "--as-of", "2024-12-31") == 0
+    assert run(str(config), landing, warehouse, "--as-of", "2024-10-31") == 2
+    assert "--rebuild-history" in capsys.readouterr().err
+    assert run(str(config), landing, warehouse, "--as-of", "2024-10-31",
+               "--rebuild-history") == 0
+    history = spark.read.format("delta").load(str(warehouse / "snapshots/customer_segment_history"))
+    starts = sorted(r[0] for r in history.select("valid_from").distinct().collect())
+    assert starts[-1] == __import__("datetime").date(2024, 10, 31)
+    assert len(starts) > 2  # replayed in steps from the first order date
+    current = history.where("is_current").drop("valid_from", "valid_to", "is_current",
+                                                 "row_hash")
+    mart = spark.read.format("delta").load(str(warehouse / "marts/customer_segmentation"))
+    assert_df_equality(current, mart.select(*current.columns), ignore_row_order=True,
+                       ignore_nullable=True)
