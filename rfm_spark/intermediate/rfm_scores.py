@@ -7,6 +7,7 @@ import datetime as dt
 from pyspark.sql import DataFrame, Window as W, functions as F
 
 from rfm_spark.functions import days_between, ntile_score
+from rfm_spark.intermediate.ntile import global_rank, with_ntile
 
 MONEY = "decimal(18,2)"
 COLUMNS = ("customer_id", "as_of_date", "first_order_date", "last_order_date", "recency_days",
@@ -28,25 +29,51 @@ def rfm_base(summary: DataFrame, as_of: dt.date) -> DataFrame:
     )
 
 
+def _orders() -> dict[str, tuple]:
+    """Sort keys of each score (Columns need a running Spark, so they are built on call)."""
+    tie = F.col("customer_id").asc()
+    return {
+        "r_score": (F.col("recency_days").desc(), tie),
+        "f_score": (F.col("frequency").asc(), tie),
+        "m_score": (F.col("monetary").asc(), tie),
+        "rfm_rank": (F.col("rfm_total").desc(), F.col("monetary").desc(), tie),
+    }
+
+
 def score(base: DataFrame, ntile: int) -> DataFrame:
     """R, F, M scores 1..ntile (higher is better), rfm_score, rfm_total and rfm_rank.
 
     R orders by recency_days descending, F by frequency, M by monetary ascending; ties go
     by customer_id ascending. rfm_rank: rfm_total desc, monetary desc, customer_id asc.
+    Computed without single-partition windows (see intermediate/ntile.py);
+    score_with_windows is the reference implementation.
     """
+    order = _orders()
+    scored = (
+        base.transform(with_ntile, ntile, order["r_score"], "r_score")
+        .transform(with_ntile, ntile, order["f_score"], "f_score")
+        .transform(with_ntile, ntile, order["m_score"], "m_score")
+        .withColumn("rfm_total", F.col("r_score") + F.col("f_score") + F.col("m_score"))
+    )
+    ranked, _ = global_rank(scored, order["rfm_rank"], "rfm_rank")
+    return _output(ranked)
+
+
+def score_with_windows(base: DataFrame, ntile: int) -> DataFrame:
+    """The same scores with ntile()/row_number() windows over all rows (one task)."""
     scored = base.select(
         "*",
         ntile_score(ntile, "recency_days", ascending=False).alias("r_score"),
         ntile_score(ntile, "frequency").alias("f_score"),
         ntile_score(ntile, "monetary").alias("m_score"),
-    )
-    rank_order = W.orderBy(
-        F.col("rfm_total").desc(), F.col("monetary").desc(), F.col("customer_id").asc()
-    )
+    ).withColumn("rfm_total", F.col("r_score") + F.col("f_score") + F.col("m_score"))
+    rank_order = W.orderBy(*_orders()["rfm_rank"])
+    return _output(scored.withColumn("rfm_rank", F.row_number().over(rank_order)))
+
+
+def _output(scored: DataFrame) -> DataFrame:
     return (
-        scored.withColumn("rfm_total", F.col("r_score") + F.col("f_score") + F.col("m_score"))
-        .withColumn("rfm_rank", F.row_number().over(rank_order))
-        .select(
+        scored.select(
             "customer_id",
             "as_of_date",
             "first_order_date",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pyspark.sql import Column, DataFrame, Window as W, functions as F
+from pyspark.sql import Column, DataFrame, functions as F
 
 from rfm_spark.config import ActivityRules
 from rfm_spark.functions import safe_ratio
@@ -34,13 +34,18 @@ def top_customers(
     """Top `n` by monetary desc, customer_id asc; shares are of all scored customers' revenue."""
     total = segmentation.agg(F.sum("monetary").alias("_total_monetary"))
     top = segmentation.orderBy(F.col("monetary").desc(), F.col("customer_id").asc()).limit(n)
-    # At most n rows: one constant partition keeps the rank window explicit and tiny.
-    by_rank = W.partitionBy(F.lit(1)).orderBy(F.col("monetary").desc(), F.col("customer_id").asc())
-    running = by_rank.rowsBetween(W.unboundedPreceding, W.currentRow)
+    # Rank and running total from a self-join of the (at most n) top rows: each row counts
+    # and sums the rows at or ahead of it. No window over all rows, no funnel.
+    ahead = top.select(F.col("customer_id").alias("_other"), F.col("monetary").alias("_m"))
+    at_or_ahead = (F.col("_m") > F.col("monetary")) | (
+        (F.col("_m") == F.col("monetary")) & (F.col("_other") <= F.col("customer_id")))
+    ranked = (
+        top.join(F.broadcast(ahead), on=at_or_ahead, how="inner")
+        .groupBy(*top.columns)
+        .agg(F.count(F.lit(1)).alias("top_rank"), F.sum("_m").alias("_cumulative"))
+    )
     return (
-        top.crossJoin(F.broadcast(total))
-        .withColumn("top_rank", F.row_number().over(by_rank))
-        .withColumn("_cumulative", F.sum("monetary").over(running))
+        ranked.crossJoin(F.broadcast(total))
         .select(
             F.col("top_rank").cast("int"),
             "customer_id",

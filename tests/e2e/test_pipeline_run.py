@@ -151,6 +151,7 @@ def test_embedded_default_in_a_fresh_folder(tmp_path):
     assert (tmp_path / "data" / "raw" / "orders" / "delivery_0001.csv").exists()
     assert (tmp_path / "data" / "warehouse" / "marts" / "top_customers" / "_delta_log").is_dir()
     assert "staging.orders" in proc.stderr  # one log line per stage
+    assert "No Partition Defined for Window" not in proc.stderr  # no single-task windows
 
 
 def test_error_rule_stops_before_marts_and_warn_rule_publishes(spark, landing, tmp_path, capsys):

@@ -1,9 +1,11 @@
 import datetime as dt
+import random
 from decimal import Decimal as D
 
+import pytest
 from chispa import assert_df_equality
 
-from rfm_spark.intermediate.rfm_scores import rfm_scores
+from rfm_spark.intermediate.rfm_scores import rfm_base, rfm_scores, score, score_with_windows
 from tests.rfm_fixtures import AS_OF, SCORES_SCHEMA, SUMMARY, SUMMARY_SCHEMA, scores_rows
 
 
@@ -46,3 +48,21 @@ def test_empty_summary_gives_empty_scores(spark):
     summary = spark.createDataFrame([], SUMMARY_SCHEMA)
     expected = spark.createDataFrame([], SCORES_SCHEMA)
     assert_df_equality(rfm_scores(summary, AS_OF, 5), expected, ignore_nullable=True)
+
+
+@pytest.mark.parametrize("n_customers, seed", [(0, 1), (1, 2), (3, 3), (7, 4), (23, 5),
+                                                (100, 6), (257, 7)])
+def test_distributed_scores_equal_the_window_reference(spark, n_customers, seed):
+    """Random summaries with many ties (few distinct values), N < 5 and N not divisible
+    by 5: the range-partitioned ranks give exactly the window functions' scores."""
+    rng = random.Random(seed)
+    rows = [
+        (f"C{rng.randrange(10**6):06d}-{i}", dt.date(2024, 1, 1),
+         AS_OF - dt.timedelta(days=rng.choice([0, 3, 30, 31, 90, 200])),
+         rng.choice([1, 1, 2, 3, 10]), D(rng.choice(["0.00", "10.00", "999.99", "1000.00"])),
+         AS_OF)
+        for i in range(n_customers)
+    ]
+    base = rfm_base(spark.createDataFrame(rows, SUMMARY_SCHEMA), AS_OF).repartition(4)
+    assert_df_equality(score(base, 5), score_with_windows(base, 5), ignore_row_order=True,
+                       ignore_nullable=True)
