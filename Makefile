@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test lint clean setup
+.PHONY: run test lint clean setup bench bench-quick
 
 setup: $(STAMP)
 
@@ -21,6 +21,15 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# Benchmarks (timings are reported, never asserted): 10M orders, and a quick 1M variant.
+bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	$(BIN)/python -m rfm_spark.bench --orders 10000000 --scale 1000000,3000000,10000000
+
+bench-quick: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	$(BIN)/python -m rfm_spark.bench --orders 1000000 --scale 300000,1000000
 
 lint: $(STAMP)
 	$(BIN)/ruff check rfm_spark jobs tests

@@ -55,6 +55,9 @@ class RawSettings:
 @dataclass(frozen=True)
 class WarehouseSettings:
     dir: str = "./data/warehouse"
+    # Catalog mode: every table becomes `<catalog_schema>.<layer>_<table>` (for example
+    # main.rfm -> main.rfm.marts_top_customers) unless `tables` names it.
+    catalog_schema: str | None = None
     tables: dict[str, str] = field(default_factory=dict)
 
 

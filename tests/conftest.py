@@ -18,7 +18,7 @@ def settings():
 
 
 @pytest.fixture(scope="session")
-def spark(settings):
+def spark(settings, tmp_path_factory):
     from rfm_spark.session import get_spark
 
     test_conf = {
@@ -27,6 +27,8 @@ def spark(settings):
         "spark.databricks.delta.snapshotPartitions": "1",
         "spark.driver.memory": "2g",
         "spark.ui.enabled": "false",
+        # catalog-mode tests create managed tables: keep them out of the working tree
+        "spark.sql.warehouse.dir": str(tmp_path_factory.mktemp("spark-warehouse")),
     }
     session = get_spark(
         dataclasses.replace(settings.spark, master="local[2]", conf=test_conf, log_level="ERROR")

@@ -40,6 +40,8 @@ class Warehouse:
 
     def ref(self, name: str) -> TableRef:
         catalog_name = self.settings.tables.get(name)
+        if not catalog_name and self.settings.catalog_schema:
+            catalog_name = f"{self.settings.catalog_schema}.{name.replace('.', '_')}"
         if catalog_name:
             return TableRef(name, catalog_name=catalog_name)
         layer, table = name.split(".", 1)

@@ -1,0 +1,247 @@
+"""`make bench` / `make bench-quick`: measure the pipeline side by side with DuckDB.
+
+In one process and one run, on the same generated data:
+  (a) full refresh from raw CSV to all tables;
+  (b) a delivery with ~1% new and changed orders, then the incremental run;
+  (c) RFM scoring from staged orders to intermediate/rfm_scores, and DuckDB computing the
+      same columns with SQL on the same orders exported to Parquet; both results compared;
+  (d) (a) again at each size of --scale, to show how cost grows.
+Prints a table (stage, rows, seconds, rows/s, ratio) and writes it as JSON under
+bench/results/. Timings are reported, never asserted. DuckDB is a bench-only dependency
+(`pip install -e '.[bench]'`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import dataclasses
+import datetime as dt
+import json
+import platform
+import random
+import shutil
+import time
+from pathlib import Path
+
+from pyspark.sql import SparkSession, functions as F
+
+from rfm_spark.config import load_settings
+from rfm_spark.intermediate.customer_order_summary import customer_order_summary
+from rfm_spark.intermediate.rfm_scores import rfm_scores
+from rfm_spark.io.warehouse import Warehouse
+from rfm_spark.logs import setup_logging
+from rfm_spark.pipeline import RunOptions, run_pipeline
+from rfm_spark.sample import SampleSpec, generate_landing
+from rfm_spark.session import get_spark
+
+EXTRA = "delivery_9001.csv"
+
+
+@dataclasses.dataclass
+class Row:
+    stage: str
+    rows: int
+    seconds: float
+    ratio: str = ""
+
+    @property
+    def rows_per_s(self) -> float:
+        return self.rows / self.seconds if self.seconds else 0.0
+
+
+def landing_for(root: Path, orders: int) -> Path:
+    """A generated landing for `orders` (cached between bench runs, same seed)."""
+    folder = root / f"landing_{orders}"
+    marker = folder / "_complete"
+    if not marker.exists():
+        shutil.rmtree(folder, ignore_errors=True)
+        generate_landing(folder, SampleSpec(customers=max(orders // 10, 100), orders=orders,
+                                            seed=42, dirty_rate=0.01))
+        marker.write_text("ok")
+    for table in ("orders", "order_items"):
+        (folder / table / EXTRA).unlink(missing_ok=True)
+    return folder
+
+
+def add_delivery(landing: Path, orders: int, fraction: float = 0.01, seed: int = 7) -> int:
+    """Write orders/ and order_items/ delivery_9001.csv: fraction/2 new orders and fraction/2
+    existing orders re-sent as returned with a later updated_at. Returns the orders written."""
+    rng = random.Random(seed)
+    changed_wanted = int(orders * fraction / 2)
+    sample: list[list[str]] = []
+    seen = 0
+    for path in sorted((landing / "orders").glob("delivery_000*.csv")):
+        with open(path, newline="") as handle:
+            for row in csv.DictReader(handle):
+                if not row["order_id"].strip() or row["status"].strip().lower() not in (
+                        "completed", "complete", "delivered"):
+                    continue
+                seen += 1
+                pick = [row["order_id"], row["customer_id"], row["order_ts"]]
+                if len(sample) < changed_wanted:
+                    sample.append(pick)
+                elif rng.random() < changed_wanted / seen:
+                    sample[rng.randrange(changed_wanted)] = pick
+    later = "2025-01-02 10:00:00"
+    new_orders = int(orders * fraction) - len(sample)
+    with open(landing / "orders" / EXTRA, "w", newline="") as o, \
+            open(landing / "order_items" / EXTRA, "w", newline="") as i:
+        ow, iw = csv.writer(o, lineterminator="\n"), csv.writer(i, lineterminator="\n")
+        ow.writerow(["order_id", "customer_id", "order_ts", "status", "updated_at"])
+        iw.writerow(["order_id", "line_no", "product_id", "quantity", "unit_price", "discount"])
+        for oid, cid, ts in sample:
+            ow.writerow([oid, cid, ts, "returned", later])
+            iw.writerow([oid.strip().upper(), 1, "P00001", 1, "10.00", "0.00"])
+        customers = max(orders // 10, 100)
+        for k in range(new_orders):
+            oid = f"N{k:09d}"
+            day = dt.date(2024, 12, 31) - dt.timedelta(days=rng.randrange(14))
+            ow.writerow([oid, f"C{rng.randrange(1, customers + 1):07d}", f"{day} 12:00:00",
+                         "completed", later])
+            for line in range(1, rng.choice([1, 1, 2, 3]) + 1):
+                iw.writerow([oid, line, f"P{rng.randrange(1, 50):05d}", rng.choice([1, 1, 2]),
+                             f"{rng.uniform(5, 200):.2f}", "0.00"])
+    return len(sample) + new_orders
+
+
+def timed_run(spark: SparkSession, settings, full: bool) -> float:
+    start = time.perf_counter()
+    run_pipeline(spark, settings, RunOptions(full_refresh=full))
+    return time.perf_counter() - start
+
+
+DUCKDB_RFM = """
+WITH amounts AS (
+  SELECT order_id, SUM(line_amount) AS amount FROM read_parquet('{items}') GROUP BY order_id
+), counted AS (
+  SELECT o.customer_id, o.order_date, COALESCE(a.amount, 0) AS amount
+  FROM read_parquet('{orders}') o LEFT JOIN amounts a USING (order_id)
+  WHERE o.status = 'completed' AND o.order_date <= DATE '{as_of}'
+), summary AS (
+  SELECT customer_id, MIN(order_date) AS first_order_date, MAX(order_date) AS last_order_date,
+         COUNT(*)::INTEGER AS frequency, CAST(SUM(amount) AS DECIMAL(18, 2)) AS monetary
+  FROM counted GROUP BY customer_id
+), base AS (
+  SELECT *, DATE_DIFF('day', last_order_date, DATE '{as_of}')::INTEGER AS recency_days,
+         (2 * CAST(monetary * 100 AS BIGINT) + frequency) // (2 * frequency) AS avg_cents
+  FROM summary
+), scored AS (
+  SELECT *,
+    NTILE(5) OVER (ORDER BY recency_days DESC, customer_id) AS r_score,
+    NTILE(5) OVER (ORDER BY frequency, customer_id) AS f_score,
+    NTILE(5) OVER (ORDER BY monetary, customer_id) AS m_score
+  FROM base
+)
+SELECT customer_id, first_order_date, last_order_date, recency_days, frequency, monetary,
+       avg_cents, r_score, f_score, m_score,
+       CAST(r_score AS VARCHAR) || CAST(f_score AS VARCHAR) || CAST(m_score AS VARCHAR)
+         AS rfm_score,
+       r_score + f_score + m_score AS rfm_total,
+       ROW_NUMBER() OVER (ORDER BY r_score + f_score + m_score DESC, monetary DESC,
+                          customer_id) AS rfm_rank
+FROM scored
+"""
+
+
+def rfm_side_by_side(spark: SparkSession, wh: Warehouse, settings, work: Path) -> list[Row]:
+    import duckdb
+
+    as_of = wh.read("intermediate.rfm_scores").select("as_of_date").first()[0]
+    orders, items = wh.read("staging.orders"), wh.read("staging.order_items")
+    n_orders = orders.count()
+    start = time.perf_counter()
+    summary = customer_order_summary(orders, items, as_of, settings.rfm.counted_status)
+    scores = rfm_scores(summary, as_of, settings.rfm.ntile)
+    out = str(work / "bench_rfm_scores")
+    scores.write.format("delta").mode("overwrite").save(out)
+    spark_s = time.perf_counter() - start
+
+    exported = work / "export"
+    shutil.rmtree(exported, ignore_errors=True)
+    orders.select("order_id", "customer_id", "order_date", "status").write.parquet(
+        str(exported / "orders"))
+    items.select("order_id", "line_amount").write.parquet(str(exported / "items"))
+    con = duckdb.connect()
+    start = time.perf_counter()
+    sql = DUCKDB_RFM.format(items=exported / "items" / "*.parquet",
+                            orders=exported / "orders" / "*.parquet", as_of=as_of)
+    con.execute(f"COPY ({sql}) TO '{exported / 'duck.parquet'}' (FORMAT PARQUET)")
+    duck_s = time.perf_counter() - start
+
+    ours = spark.read.format("delta").load(out).select(
+        "customer_id", "first_order_date", "last_order_date", "recency_days", "frequency",
+        "monetary", (F.col("avg_order_value") * 100).cast("long").alias("avg_cents"),
+        "r_score", "f_score", "m_score", "rfm_score", "rfm_total",
+        F.col("rfm_rank").cast("long").alias("rfm_rank"))
+    theirs = spark.read.parquet(str(exported / "duck.parquet")).select(
+        *[F.col(c).cast(ours.schema[c].dataType).alias(c) for c in ours.columns])
+    differing = ours.exceptAll(theirs).count() + theirs.exceptAll(ours).count()
+    if differing:
+        raise SystemExit(f"bench: Spark and DuckDB RFM scores differ in {differing} rows")
+    customers = ours.count()
+    return [
+        Row("rfm scoring: rfm_spark (staged orders -> rfm_scores)", n_orders, spark_s,
+            f"{spark_s / duck_s:.1f}x DuckDB"),
+        Row(f"rfm scoring: DuckDB SQL (same {customers:,} customers, identical)", n_orders,
+            duck_s, "1.0x"),
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="rfm-spark-bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--orders", type=int, default=10_000_000, help="main size, (a)-(c)")
+    parser.add_argument("--scale", default="1000000,3000000,10000000",
+                        help="sizes for (d), comma separated")
+    parser.add_argument("--work", default="bench/work", help="generated data and warehouses")
+    parser.add_argument("--results", default="bench/results")
+    args = parser.parse_args(argv)
+    setup_logging()
+    work, results = Path(args.work), Path(args.results)
+    work.mkdir(parents=True, exist_ok=True)
+    settings0 = load_settings()
+    spark = get_spark(settings0.spark)
+    rows: list[Row] = []
+    sizes = sorted({int(s) for s in args.scale.split(",") if s} | {args.orders})
+    per_order: dict[int, float] = {}
+    for size in sizes:
+        landing = landing_for(work, size)
+        warehouse = work / f"warehouse_{size}"
+        shutil.rmtree(warehouse, ignore_errors=True)
+        settings = load_settings(overrides={"raw.dir": str(landing),
+                                            "warehouse.dir": str(warehouse)})
+        full_s = timed_run(spark, settings, full=True)
+        per_order[size] = full_s / size
+        rows.append(Row(f"full refresh from raw CSV, {size:,} orders", size, full_s))
+        if size != args.orders:
+            continue
+        added = add_delivery(landing, size)
+        incr_s = timed_run(spark, settings, full=False)
+        rows.append(Row(f"incremental run, +{added:,} new/changed orders (1%)", added, incr_s,
+                        f"{incr_s / full_s:.2f}x full refresh"))
+        rows += rfm_side_by_side(spark, Warehouse(spark, settings.warehouse), settings, work)
+        for table in ("orders", "order_items"):
+            (landing / table / EXTRA).unlink(missing_ok=True)
+    smallest = min(per_order)
+    for row in rows:
+        if row.stage.startswith("full refresh") and not row.ratio:
+            size = row.rows
+            row.ratio = f"{per_order[size] / per_order[smallest]:.2f}x cost/order of {smallest:,}"
+    print(f"\n{'stage':<64} {'rows':>12} {'seconds':>9} {'rows/s':>12}  ratio")
+    for row in rows:
+        print(f"{row.stage:<64} {row.rows:>12,} {row.seconds:>9.1f} {row.rows_per_s:>12,.0f}"
+              f"  {row.ratio}")
+    results.mkdir(parents=True, exist_ok=True)
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    report = {"when": stamp, "machine": {"cpus": __import__("os").cpu_count(),
+                                         "python": platform.python_version(),
+                                         "spark": spark.version},
+              "rows": [{**dataclasses.asdict(r), "rows_per_s": r.rows_per_s} for r in rows]}
+    path = results / f"bench-{stamp}.json"
+    path.write_text(json.dumps(report, indent=2))
+    print(f"\nwritten {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
