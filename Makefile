@@ -18,6 +18,7 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)
 	$(BIN)/rfm-spark run
+	$(BIN)/rfm-spark report
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -73,6 +73,12 @@ def build_parser() -> argparse.ArgumentParser:
     dq.add_argument("--warehouse", help="warehouse folder (overrides warehouse.dir)")
     dq.add_argument("--as-of", type=_date, help="reference date for freshness rules")
 
+    report = commands.add_parser("report", help="write the offline HTML report from the marts")
+    report.add_argument("--config", help="YAML config (default: conf/local.yaml)")
+    report.add_argument("--warehouse", help="warehouse folder (overrides warehouse.dir)")
+    report.add_argument("--out", help="HTML file (default: next to the warehouse, "
+                                      "rfm_report.html)")
+
     gen = commands.add_parser("generate", help="write a deterministic synthetic raw landing")
     gen.add_argument("--out", required=True, help="folder to write <table>/*.csv into")
     gen.add_argument("--config", help="YAML config whose `sample` section gives the defaults")
@@ -96,6 +102,8 @@ def main(argv: list[str] | None = None) -> int:
             return _generate(args)
         if args.command == "dq":
             return _dq(args)
+        if args.command == "report":
+            return _report(args)
         return _run(args, debug)
     except RfmError as exc:
         if debug:
@@ -146,6 +154,20 @@ def _dq(args: argparse.Namespace) -> int:
     spark = get_spark(settings.spark)
     result = check_warehouse(spark, settings, args.as_of)
     print(render_checks(result.dq_results))
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from rfm_spark.config import load_settings
+    from rfm_spark.io.warehouse import Warehouse
+    from rfm_spark.report import write_report
+    from rfm_spark.session import get_spark
+
+    settings = load_settings(args.config, overrides={"warehouse.dir": args.warehouse})
+    out = Path(args.out) if args.out else Path(settings.warehouse.dir).parent / "rfm_report.html"
+    spark = get_spark(settings.spark)
+    path = write_report(Warehouse(spark, settings.warehouse), settings, out)
+    print(f"Report: {path.resolve()}")
     return 0
 
 
