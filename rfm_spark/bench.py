@@ -24,7 +24,8 @@ import shutil
 import time
 from pathlib import Path
 
-from pyspark.sql import SparkSession, functions as F
+from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
 
 from rfm_spark.config import load_settings
 from rfm_spark.intermediate.customer_order_summary import customer_order_summary
@@ -232,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{row.stage:<64} {row.rows:>12,} {row.seconds:>9.1f} {row.rows_per_s:>12,.0f}"
               f"  {row.ratio}")
     results.mkdir(parents=True, exist_ok=True)
-    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     report = {"when": stamp, "machine": {"cpus": __import__("os").cpu_count(),
                                          "python": platform.python_version(),
                                          "spark": spark.version},

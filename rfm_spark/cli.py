@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("rfm-spark: interrupted", file=sys.stderr)
         return 3
-    except Exception as exc:  # noqa: BLE001 - the contract: exit 3 with a message
+    except Exception as exc:
         if debug:
             log.exception("failed")
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -330,10 +330,10 @@ def _build(tp: Any, value: Any, key: str) -> Any:
         if not isinstance(value, dict):
             raise ConfigError(f"config key '{where}': expected a mapping, got {value!r}")
         return {str(k): _build(item, v, f"{key}.{k}") for k, v in value.items()}
-    if tp is str and isinstance(value, (int, float)) and not isinstance(value, bool):
-        # Spark settings, thresholds and accepted values are text; accept 8 for "8".
-        if key.startswith("spark.conf.") or key.endswith(("error_if", "warn_if", "]")):
-            return str(value)
+    # Spark settings, thresholds and accepted values are text; accept 8 for "8".
+    textual = key.startswith("spark.conf.") or key.endswith(("error_if", "warn_if", "]"))
+    if tp is str and textual and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
     if tp is str and isinstance(value, bool) and key.endswith("]"):
         return str(value).lower()  # accepted values: [true] means "true"
     if tp is float and isinstance(value, int) and not isinstance(value, bool):
@@ -351,7 +351,8 @@ def _parse_date(value: str, key: str) -> dt.date:
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise ConfigError(f"config key '{key}': expected a date YYYY-MM-DD, got {value!r}") from None
+        raise ConfigError(
+            f"config key '{key}': expected a date YYYY-MM-DD, got {value!r}") from None
 
 
 def validate_rules(s: Settings) -> None:
@@ -394,7 +395,8 @@ def validate_rules(s: Settings) -> None:
     try:
         re.compile(st.email_pattern)
     except re.error as exc:
-        raise ConfigError(f"config key 'staging.email_pattern': bad regular expression: {exc}")
+        raise ConfigError(
+            f"config key 'staging.email_pattern': bad regular expression: {exc}") from None
     rfm = s.rfm
     if rfm.counted_status not in CANONICAL_STATUSES:
         raise ConfigError(f"config key 'rfm.counted_status': expected one of "

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from pyspark.sql import Column, Window as W, functions as F
+from pyspark.sql import Column
+from pyspark.sql import Window as W
+from pyspark.sql import functions as F
 
 ColumnOrName = Column | str
 

@@ -15,7 +15,8 @@ import logging
 from collections.abc import Callable
 
 from pyspark import StorageLevel
-from pyspark.sql import DataFrame, functions as F
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
 
 from rfm_spark.config import Settings
 from rfm_spark.intermediate.customer_order_summary import customer_order_summary

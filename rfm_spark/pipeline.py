@@ -12,7 +12,8 @@ import datetime as dt
 import logging
 from pathlib import Path
 
-from pyspark.sql import SparkSession, functions as F
+from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
 
 from rfm_spark.config import RAW_TABLES, Settings
 from rfm_spark.errors import ConfigError, RfmError
@@ -38,7 +39,7 @@ def resolve_as_of(wh: Warehouse, settings: Settings, requested: dt.date | None) 
     if requested is not None:
         return requested
     if settings.as_of == "run_date":
-        return dt.datetime.now(dt.timezone.utc).date()
+        return dt.datetime.now(dt.UTC).date()
     if settings.as_of != "latest_order":
         return dt.date.fromisoformat(settings.as_of)
     return (
@@ -105,10 +106,10 @@ def run_pipeline(spark: SparkSession, settings: Settings, options: RunOptions) -
             result.message = first[0][:500] if first else type(exc).__name__
             raise
         finally:
-            result.finished_at = dt.datetime.now(dt.timezone.utc)
+            result.finished_at = dt.datetime.now(dt.UTC)
             try:
                 record_run(spark, wh, result)
-            except Exception:  # noqa: BLE001 - never hide the run's own error behind this one
+            except Exception:
                 log.exception("could not record the run in audit.pipeline_runs")
     return result
 
@@ -130,7 +131,7 @@ def _run(spark: SparkSession, wh: Warehouse, settings: Settings, options: RunOpt
     result.as_of = resolve_as_of(wh, settings, options.as_of)
     if result.as_of is None:
         log.warning("no completed orders in staging: the marts are written empty")
-        result.as_of = dt.datetime.now(dt.timezone.utc).date()
+        result.as_of = dt.datetime.now(dt.UTC).date()
     log.info("as_of %s", result.as_of.isoformat())
     refuse_going_back(wh, result.as_of, options.rebuild_history)
     run_checks(wh, settings, result,
@@ -155,7 +156,7 @@ def check_warehouse(spark: SparkSession, settings: Settings, as_of: dt.date | No
         raise ConfigError(f"--warehouse: no pipeline tables in {settings.warehouse.dir} "
                           "(run `rfm-spark run` first)")
     result = RunResult(run_id=new_run_id(), as_of=resolve_as_of(wh, settings, as_of))
-    result.as_of = result.as_of or dt.datetime.now(dt.timezone.utc).date()
+    result.as_of = result.as_of or dt.datetime.now(dt.UTC).date()
     present = {t: wh.read(t) for t in settings.quality.tables if wh.exists(t)}
     for table in sorted(set(settings.quality.tables) - set(present)):
         log.warning("checks %s: table not found, skipped", table)

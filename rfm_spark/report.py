@@ -205,9 +205,10 @@ def render(data: ReportData) -> str:
     card_html = "".join(f'<div class="card"><div class="k">{html.escape(k)}</div>'
                         f'<div class="v">{html.escape(v)}</div></div>' for k, v in cards)
     charts = "".join(
-        f'<section><h2>{html.escape(title)}</h2>'
-        f'{fig.to_html(full_html=False, include_plotlyjs=False, div_id=f"chart-{key}", config={"displaylogo": False})}'
-        f"</section>" for key, title, fig in _figures(data))
+        f"<section><h2>{html.escape(title)}</h2>"
+        + fig.to_html(full_html=False, include_plotlyjs=False, div_id=f"chart-{key}",
+                      config={"displaylogo": False})
+        + "</section>" for key, title, fig in _figures(data))
     top_cols = ["top_rank", "customer_id", "monetary", "revenue_share",
                 "cumulative_revenue_share", "frequency", "recency_days", "activity_status",
                 "value_tier", "churn_status", "rfm_score", "behavioral_segment"]

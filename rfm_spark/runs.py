@@ -6,7 +6,8 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass, field
 
-from pyspark.sql import SparkSession, types as T
+from pyspark.sql import SparkSession
+from pyspark.sql import types as T
 
 from rfm_spark.io.warehouse import Warehouse
 from rfm_spark.quality.checks import RuleResult
@@ -39,12 +40,12 @@ class RunResult:
     staging: list[TableCounts] = field(default_factory=list)
     rows_written: dict[str, int] = field(default_factory=dict)
     dq_results: list[RuleResult] = field(default_factory=list)
-    started_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc))
+    started_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     finished_at: dt.datetime | None = None
 
 
 def new_run_id() -> str:
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     return f"{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
 
 
@@ -73,7 +74,7 @@ def record_run(spark: SparkSession, wh: Warehouse, result: RunResult) -> None:
         result.run_id,
         result.as_of,
         result.started_at.replace(tzinfo=None),
-        (result.finished_at or dt.datetime.now(dt.timezone.utc)).replace(tzinfo=None),
+        (result.finished_at or dt.datetime.now(dt.UTC)).replace(tzinfo=None),
         result.status,
         result.message,
         result.full_refresh,

@@ -5,7 +5,8 @@ Only aggregates and the (bounded) top 5 reach the driver.
 
 from __future__ import annotations
 
-from pyspark.sql import SparkSession, functions as F
+from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
 
 from rfm_spark.config import Settings
 from rfm_spark.io.warehouse import Warehouse
@@ -53,7 +54,8 @@ def render_summary(spark: SparkSession, settings: Settings, result: RunResult) -
         lines.append(f"{title}:")
         lines += [f"  {name:<22} {count:>8,}" for name, count in _counts(seg, column)]
     top = (wh.read("marts.top_customers").orderBy("top_rank").limit(5).collect())
-    lines.append(f"Top {len(top)} customers (of {settings.top_customers.n} in marts.top_customers):")
+    lines.append(f"Top {len(top)} customers (of {settings.top_customers.n} in "
+                 "marts.top_customers):")
     lines.append(f"  {'#':>2} {'customer':<10} {'monetary':>12} {'share':>7} {'orders':>6} "
                  f"{'rfm':>4}  status")
     for r in top:

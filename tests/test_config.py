@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from rfm_spark.cli import main
-from rfm_spark.config import load_settings, validate_segment_grid, SegmentCell
+from rfm_spark.config import SegmentCell, load_settings, validate_segment_grid
 from rfm_spark.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -133,7 +133,8 @@ def _rules(table: str, *rules: dict) -> dict:
         (_rules("marts.top_customers", {"type": "not_null", "column": "customer_id",
                                         "severity": "quarantine"}),
          "quality.tables.marts.top_customers.rules[0].severity"),
-        (_rules("staging.nope", {"type": "not_null", "column": "x"}), "quality.tables.staging.nope"),
+        (_rules("staging.nope", {"type": "not_null", "column": "x"}),
+         "quality.tables.staging.nope"),
         (_rules("staging.orders", {"type": "not_null", "column": "status", "error_if": "lots"}),
          "quality.tables.staging.orders.rules[0].error_if"),
         (_rules("staging.orders", {"type": "relationships", "column": "customer_id",

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pyspark.sql import DataFrame, functions as F
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
 
 MONEY = "decimal(18,2)"
 COLUMNS = ("customer_id", "first_order_date", "last_order_date", "order_count", "net_amount",

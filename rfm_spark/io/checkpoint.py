@@ -11,7 +11,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 
-from pyspark.sql import functions as F, types as T
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
 
 from rfm_spark.io.landing import LandingFile
 from rfm_spark.io.warehouse import Warehouse
@@ -55,7 +56,7 @@ def record(
 ) -> None:
     """List the run's files as processed (all of them, replacing the list, on a full refresh).
     Only tables in `trackable` (file formats) are listed: table sources are read every run."""
-    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     rows = [(table, f.path, f.name, f.size, run_id, now)
             for table, table_files in files.items() if table in trackable
             for f in table_files]

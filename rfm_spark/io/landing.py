@@ -13,7 +13,9 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from pyspark.sql import DataFrame, SparkSession, functions as F, types as T
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
 
 from rfm_spark.config import RawTable
 from rfm_spark.errors import ConfigError
@@ -125,7 +127,8 @@ def read_raw_table(
         raise ConfigError(f"raw table {table} ({source.path}): missing column '{missing[0]}'")
     return df.select(
         *[
-            (F.col(present[c]).cast("string") if c in present else F.lit(None).cast("string")).alias(c)
+            (F.col(present[c]).cast("string") if c in present
+             else F.lit(None).cast("string")).alias(c)
             for c in columns
         ],
         F.col("_source_file"),
@@ -136,7 +139,8 @@ def read_raw_table(
 def _empty(spark: SparkSession, columns: Sequence[str]) -> DataFrame:
     schema = T.StructType(
         [T.StructField(c, T.StringType()) for c in columns]
-        + [T.StructField("_source_file", T.StringType()), T.StructField("_malformed", T.BooleanType())]
+        + [T.StructField("_source_file", T.StringType()),
+           T.StructField("_malformed", T.BooleanType())]
     )
     return spark.createDataFrame([], schema)
 
@@ -208,7 +212,8 @@ def _read_csv_group(
         .load(paths)
     )
     return df.select(
-        *[(F.col(c) if c in unique_header else F.lit(None).cast("string")).alias(c) for c in columns],
+        *[(F.col(c) if c in unique_header else F.lit(None).cast("string")).alias(c)
+          for c in columns],
         F.col("_metadata.file_path").alias("_source_file"),
         F.col(CORRUPT).isNotNull().alias("_malformed"),
     )

@@ -54,7 +54,7 @@ def warehouse_lock(warehouse_dir: str, run_id: str):
         handle.seek(0)
         handle.truncate()
         handle.write(f"run {run_id}, pid {os.getpid()} on {socket.gethostname()}, started "
-                     f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M:%S} UTC\n")
+                     f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M:%S} UTC\n")
         handle.flush()
         yield
     finally:

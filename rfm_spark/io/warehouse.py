@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from delta.tables import DeltaTable
-from pyspark.sql import DataFrame, SparkSession, functions as F
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 
 from rfm_spark.config import WarehouseSettings
 from rfm_spark.errors import PipelineError, RfmError
@@ -173,7 +174,7 @@ class Warehouse:
             build(self.delta_table(name)).execute()
         except RfmError:
             raise
-        except Exception as exc:  # noqa: BLE001 - reported with the table being written
+        except Exception as exc:
             raise PipelineError(_short(exc), table=str(ref)) from exc
         _crash_point(name)
 
@@ -193,7 +194,7 @@ class Warehouse:
                 writer.saveAsTable(ref.catalog_name)
             else:
                 writer.save(ref.path)
-        except Exception as exc:  # noqa: BLE001 - reported with the table being written
+        except Exception as exc:
             raise PipelineError(_short(exc), table=str(ref)) from exc
         _crash_point(name)
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pyspark.sql import Column, DataFrame, functions as F
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
 
 from rfm_spark.config import BehavioralRule, ChurnRules, SegmentCell
 from rfm_spark.intermediate.rfm_scores import COLUMNS as SCORE_COLUMNS

@@ -12,7 +12,10 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from pyspark.sql import Column, DataFrame, Window as W, functions as F, types as T
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import Window as W
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
 
 from rfm_spark.config import QualityRule, QualityTable
 from rfm_spark.errors import DataQualityError
@@ -214,14 +217,16 @@ def _history_breaks(df: DataFrame, key_columns: Sequence[str], key: Column | Non
     ended_by_delete = (F.lag("is_deleted").over(ordered) if "is_deleted" in df.columns
                        else F.lit(False))
     checks = {
-        "empty_interval": F.col("valid_to").isNotNull() & (F.col("valid_to") <= F.col("valid_from")),
+        "empty_interval": F.col("valid_to").isNotNull()
+        & (F.col("valid_to") <= F.col("valid_from")),
         "overlap": has_previous & (previous_to.isNull() | (previous_to > F.col("valid_from"))),
         "several_current": F.sum(F.col("is_current").cast("int")).over(whole) > 1,
         "current_flag": F.col("is_current") != F.col("valid_to").isNull(),
         "repeated_version": has_previous & (F.lag("row_hash").over(ordered) == F.col("row_hash"))
         & (previous_to == F.col("valid_from")) & ~F.coalesce(ended_by_delete, F.lit(False)),
     }
-    flagged = df.select("*", *[F.coalesce(c, F.lit(False)).alias(f"_{n}") for n, c in checks.items()])
+    flagged = df.select(
+        "*", *[F.coalesce(c, F.lit(False)).alias(f"_{n}") for n, c in checks.items()])
     any_break = F.lit(False)
     for name in checks:
         any_break = any_break | F.col(f"_{name}")

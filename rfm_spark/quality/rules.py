@@ -136,7 +136,8 @@ def _validate_rule(rule: QualityRule, table: str, columns: tuple[str, ...], key:
         try:
             re.compile(rule.pattern)
         except re.error as exc:
-            raise ConfigError(f"config key '{key}.pattern': bad regular expression: {exc}")
+            raise ConfigError(
+                f"config key '{key}.pattern': bad regular expression: {exc}") from None
     if rule.type == "freshness" and rule.relative_to not in ("as_of", "run_time"):
         raise ConfigError(f"config key '{key}.relative_to': expected as_of or run_time, got "
                           f"{rule.relative_to!r}")

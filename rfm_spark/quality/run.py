@@ -37,7 +37,7 @@ def run_checks(
 ) -> None:
     """Check the given tables; append their results (and `carried` ones, e.g. quarantine
     counts from staging) to audit.dq_results; stop with exit 1 on an error-severity failure."""
-    run_time = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    run_time = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     new: list[RuleResult] = list(carried or [])
     for table, df in frames.items():
         spec = settings.quality.tables.get(table)

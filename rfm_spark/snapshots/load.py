@@ -6,7 +6,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from pyspark.sql import DataFrame, functions as F
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
 
 from rfm_spark.config import Settings
 from rfm_spark.errors import ConfigError

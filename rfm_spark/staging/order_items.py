@@ -11,7 +11,9 @@ order does not replace the newer lines.
 
 from __future__ import annotations
 
-from pyspark.sql import DataFrame, Window as W, functions as F
+from pyspark.sql import DataFrame
+from pyspark.sql import Window as W
+from pyspark.sql import functions as F
 
 from rfm_spark.functions import canonical_id, is_unparsable, parse_decimal, parse_int, trimmed
 from rfm_spark.staging.cleansing import delivery_name, dq_reasons, latest_per_key, with_raw

@@ -46,7 +46,7 @@ def test_n_larger_than_customers_and_ties_on_monetary(spark, settings):
     rows = got.orderBy("top_rank").select("top_rank", "customer_id",
                                           "cumulative_revenue_share").collect()
     assert [(r["top_rank"], r["customer_id"]) for r in rows] == list(
-        zip(range(1, 8), "ABCDEFG"))
+        zip(range(1, 8), "ABCDEFG", strict=True))
     assert abs(rows[-1]["cumulative_revenue_share"] - 1.0) < 1e-12
 
 
