@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 
-from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from rfm_spark.io.landing import LandingFile
@@ -66,7 +65,3 @@ def record(
     elif rows:
         # replaceWhere on the run's own paths: a re-listed path is not listed twice
         wh.replace_where(df, TABLE, "path", [r[1] for r in rows])
-
-
-def listed_count(wh: Warehouse) -> int:
-    return wh.read(TABLE).agg(F.count(F.lit(1))).first()[0] if wh.exists(TABLE) else 0

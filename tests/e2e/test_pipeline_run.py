@@ -70,7 +70,10 @@ def test_run_reconciles_and_marts_are_consistent(spark, landing, tmp_path, capsy
                                 | (F.col("_run_id") != run_id)).isEmpty()
         staged = read(spark, warehouse, f"staging/{table}")
         assert staged.count() == counts["keys_in_staging"]
-    assert read(spark, warehouse, "quarantine/orders").count() > 0
+    reasons = {r[0] for r in read(spark, warehouse, "quarantine/orders")
+               .select(F.explode("_dq_reasons")).distinct().collect()}
+    assert {"unparsable_order_ts", "unknown_status", "missing_order_id",
+            "malformed_row"} <= reasons
 
     seg = read(spark, warehouse, "marts/customer_segmentation")
     top = read(spark, warehouse, "marts/top_customers")
