@@ -51,6 +51,9 @@ def score(base: DataFrame, ntile: int) -> DataFrame:
     score_with_windows is the reference implementation.
     """
     order = _orders()
+    # Each ranking pass samples its input and then shuffles it: materialise the input once
+    # so the summary behind it (a join and two aggregations) is not computed twice.
+    base = base.localCheckpoint(eager=True)
     scored = (
         base.transform(with_ntile, ntile, order["r_score"], "r_score")
         .transform(with_ntile, ntile, order["f_score"], "f_score")

@@ -182,6 +182,8 @@ class Warehouse:
                ) -> None:
         ref = self.ref(name)
         writer = df.write.format("delta").mode(mode)
+        for key, value in self.settings.table_properties.items():  # used when it creates
+            writer = writer.option(key, value)
         if replace_where:
             writer = writer.option("replaceWhere", replace_where)
         elif mode == "overwrite":

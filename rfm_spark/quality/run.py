@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from concurrent.futures import ThreadPoolExecutor
 
 from pyspark.sql import DataFrame
 
@@ -21,6 +22,7 @@ from rfm_spark.quality.checks import (
 from rfm_spark.runs import RunResult
 
 log = logging.getLogger("rfm_spark.quality")
+PARALLEL_TABLES = 4  # tables checked at the same time
 
 
 def rules_for(settings: Settings, table: str) -> list[QualityRule]:
@@ -39,16 +41,25 @@ def run_checks(
     counts from staging) to audit.dq_results; stop with exit 1 on an error-severity failure."""
     run_time = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     new: list[RuleResult] = list(carried or [])
-    for table, df in frames.items():
-        spec = settings.quality.tables.get(table)
-        if spec is None:
-            continue
+    checked = [(table, df, settings.quality.tables[table]) for table, df in frames.items()
+               if table in settings.quality.tables]
+
+    def check(table: str, df: DataFrame, spec) -> tuple[list[RuleResult], str, float]:
         with timed() as elapsed, count_jobs(wh.spark, f"checks {table}") as jobs:
             found = check_table(df, table, spec, as_of=result.as_of, run_time=run_time,
                                 lookup=wh.read)
+            return found, jobs(), elapsed()
+
+    # Tables are checked side by side: their queries are small and independent, and a run
+    # on small data is bound by per-job latency rather than by the cores.
+    with ThreadPoolExecutor(max_workers=max(1, min(PARALLEL_TABLES, len(checked))),
+                            thread_name_prefix="rfm-checks") as pool:
+        futures = [pool.submit(check, *item) for item in checked]
+        outcomes = [future.result() for future in futures]
+    for (table, _, _), (found, jobs, seconds) in zip(checked, outcomes, strict=True):
         failing = sum(1 for r in found if not r.passed)
         log.info("checks %-29s %d rule(s), %d not passed, %s Spark job(s) (%.1f s)", table,
-                 len(found), failing, jobs(), elapsed())
+                 len(found), failing, jobs, seconds)
         new += found
     result.dq_results += new
     if new:

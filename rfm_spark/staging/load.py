@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from pyspark import StorageLevel
@@ -87,59 +88,88 @@ def _standardisers(settings: Settings) -> dict[str, Callable[[DataFrame], DataFr
     }
 
 
+@dataclass
+class _Staged:
+    counts: TableCounts
+    moved: list[RuleResult]
+    touched_orders: DataFrame | None
+    seconds: float
+    written: bool
+
+
 def load_staging(spark: SparkSession, wh: Warehouse, settings: Settings, result: RunResult,
                  batch: Batch) -> StagingOutcome:
+    """Stage the four raw tables. customers, products and orders are independent and are
+    staged side by side (a small delivery is bound by per-job latency, not by the cores);
+    order_items follows orders, whose version log chooses its lines."""
+    with ThreadPoolExecutor(max_workers=3, thread_name_prefix="rfm-staging") as pool:
+        futures = {table: pool.submit(_stage_table, spark, wh, settings, result.run_id,
+                                      batch, table)
+                   for table in RAW_TABLES if table != "order_items"}
+        staged = {table: future.result() for table, future in futures.items()}
+    staged["order_items"] = _stage_table(spark, wh, settings, result.run_id, batch,
+                                         "order_items")
     outcome = StagingOutcome()
-    standardise = _standardisers(settings)
     for table in RAW_TABLES:
-        files = batch.files.get(table, [])
-        needs_lines = table == "order_items" and bool(batch.files.get("orders"))
-        if not files and not batch.full_refresh and not needs_lines:
-            counts = _counts(wh, table, 0, 0, 0)
-            result.staging.append(counts)
+        done = staged[table]
+        counts = done.counts
+        result.staging.append(counts)
+        outcome.moved += done.moved
+        if table == "order_items":
+            outcome.touched_orders = done.touched_orders
+        if not done.written:
             log.info("staging.%-12s no new files (keys %s)", table,
                      fmt_count(counts.keys_in_staging))
             continue
-        with timed() as elapsed:
-            rules = rules_for(settings, f"staging.{table}")
-            required, optional = RAW_COLUMNS[table]
-            raw = read_raw_table(spark, table, settings.raw_table(table), required, optional,
-                                 files=files, schema_drift=settings.raw.schema_drift)
-            checked = (standardise[table](raw).transform(with_quarantine_rules, rules)
-                       .persist(StorageLevel.MEMORY_AND_DISK))
-            try:
-                totals = checked.agg(
-                    F.count(F.lit(1)).alias("read"),
-                    F.count(F.when(F.size(REASONS) > 0, 1)).alias("quarantined"),
-                    *quarantine_counts(rules),
-                ).first()
-                read, quarantined = int(totals["read"]), int(totals["quarantined"])
-                outcome.moved += quarantine_results(f"staging.{table}", rules, totals, read)
-                _write_owned(wh, quarantine_rows(checked, result.run_id),
-                             f"quarantine.{table}", batch, table)
-                accepted = accepted_rows(checked)
-                if table in LATEST:
-                    _upsert_latest(wh, table, accepted, batch.full_refresh)
-                if table == "customers":
-                    _write_owned(wh, customers.customer_versions(accepted), CUSTOMER_VERSIONS,
-                                 batch, table)
-                if table == "orders":
-                    _write_owned(wh, orders.order_versions(accepted), ORDER_VERSIONS, batch,
-                                 table)
-                if table == "order_items":
-                    _write_owned(wh, order_items.delivered_lines(accepted), ORDER_LINES, batch,
-                                 table)
-                    outcome.touched_orders = _load_order_lines(wh, batch)
-            finally:
-                checked.unpersist()
-            counts = _counts(wh, table, read, quarantined, len(files))
-            result.staging.append(counts)
-            result.rows_written[f"staging.{table}"] = counts.keys_in_staging
-            result.rows_written[f"quarantine.{table}"] = quarantined
+        result.rows_written[f"staging.{table}"] = counts.keys_in_staging
+        result.rows_written[f"quarantine.{table}"] = counts.rows_quarantined
         log.info("staging.%-12s %d file(s): read %s, quarantined %s, accepted %s, keys %s "
-                 "(%.1f s)", table, len(files), fmt_count(read), fmt_count(quarantined),
-                 fmt_count(read - quarantined), fmt_count(counts.keys_in_staging), elapsed())
+                 "(%.1f s)", table, counts.files_read, fmt_count(counts.rows_read),
+                 fmt_count(counts.rows_quarantined), fmt_count(counts.rows_accepted),
+                 fmt_count(counts.keys_in_staging), done.seconds)
     return outcome
+
+
+def _stage_table(spark: SparkSession, wh: Warehouse, settings: Settings, run_id: str,
+                 batch: Batch, table: str) -> _Staged:
+    files = batch.files.get(table, [])
+    needs_lines = table == "order_items" and bool(batch.files.get("orders"))
+    if not files and not batch.full_refresh and not needs_lines:
+        return _Staged(_counts(wh, table, 0, 0, 0), [], None, 0.0, written=False)
+    touched = None
+    with timed() as elapsed:
+        rules = rules_for(settings, f"staging.{table}")
+        required, optional = RAW_COLUMNS[table]
+        raw = read_raw_table(spark, table, settings.raw_table(table), required, optional,
+                             files=files, schema_drift=settings.raw.schema_drift)
+        checked = (_standardisers(settings)[table](raw).transform(with_quarantine_rules, rules)
+                   .persist(StorageLevel.MEMORY_AND_DISK))
+        try:
+            totals = checked.agg(
+                F.count(F.lit(1)).alias("read"),
+                F.count(F.when(F.size(REASONS) > 0, 1)).alias("quarantined"),
+                *quarantine_counts(rules),
+            ).first()
+            read, quarantined = int(totals["read"]), int(totals["quarantined"])
+            moved = quarantine_results(f"staging.{table}", rules, totals, read)
+            _write_owned(wh, quarantine_rows(checked, run_id), f"quarantine.{table}", batch,
+                         table)
+            accepted = accepted_rows(checked)
+            if table in LATEST:
+                _upsert_latest(wh, table, accepted, batch.full_refresh)
+            if table == "customers":
+                _write_owned(wh, customers.customer_versions(accepted), CUSTOMER_VERSIONS,
+                             batch, table)
+            if table == "orders":
+                _write_owned(wh, orders.order_versions(accepted), ORDER_VERSIONS, batch, table)
+            if table == "order_items":
+                _write_owned(wh, order_items.delivered_lines(accepted), ORDER_LINES, batch,
+                             table)
+                touched = _load_order_lines(wh, batch)
+        finally:
+            checked.unpersist()
+        counts = _counts(wh, table, read, quarantined, len(files))
+    return _Staged(counts, moved, touched, elapsed(), written=True)
 
 
 def _counts(wh: Warehouse, table: str, read: int, quarantined: int, files: int) -> TableCounts:
