@@ -18,7 +18,7 @@ from pyspark.sql import functions as F
 from rfm_spark.config import RAW_TABLES, Settings
 from rfm_spark.errors import ConfigError, RfmError
 from rfm_spark.io import checkpoint
-from rfm_spark.io.landing import landing_files
+from rfm_spark.io.landing import LandingFile, landing_files
 from rfm_spark.io.lock import warehouse_lock
 from rfm_spark.io.warehouse import Warehouse
 from rfm_spark.logs import fmt_count
@@ -50,9 +50,15 @@ def resolve_as_of(wh: Warehouse, settings: Settings, requested: dt.date | None) 
     )
 
 
-def plan_batch(spark: SparkSession, wh: Warehouse, settings: Settings, full_refresh: bool
-               ) -> Batch:
-    available = {t: landing_files(spark, settings.raw_table(t)) for t in RAW_TABLES}
+Listing = dict[str, list[LandingFile]]
+
+
+def list_landing(spark: SparkSession, settings: Settings) -> Listing:
+    """Every delivery of every raw table (listed once per run)."""
+    return {t: landing_files(spark, settings.raw_table(t)) for t in RAW_TABLES}
+
+
+def plan_batch(wh: Warehouse, available: Listing, full_refresh: bool) -> Batch:
     if full_refresh:
         return Batch(available, full_refresh=True)
     fresh = checkpoint.new_files(available, checkpoint.processed_paths(wh))
@@ -61,18 +67,17 @@ def plan_batch(spark: SparkSession, wh: Warehouse, settings: Settings, full_refr
     return Batch(fresh, full_refresh=False)
 
 
-def landing_is_empty(spark: SparkSession, settings: Settings) -> bool:
-    for table in RAW_TABLES:
-        source = settings.raw_table(table)
-        if source.format not in FILE_FORMATS or landing_files(spark, source):
-            return False
-    return True
+def landing_is_empty(available: Listing, settings: Settings) -> bool:
+    return all(settings.raw_table(t).format in FILE_FORMATS and not available[t]
+               for t in RAW_TABLES)
 
 
-def ensure_landing(spark: SparkSession, settings: Settings) -> None:
-    """Generate the sample landing when the config asks for it and the landing is empty."""
-    if not settings.sample.generate_if_empty or not landing_is_empty(spark, settings):
-        return
+def ensure_landing(spark: SparkSession, settings: Settings) -> Listing:
+    """The landing's deliveries; when the config asks for it and the landing is empty, the
+    sample is generated first."""
+    available = list_landing(spark, settings)
+    if not settings.sample.generate_if_empty or not landing_is_empty(available, settings):
+        return available
     if any(settings.raw.tables.get(t) and settings.raw.tables[t].path for t in RAW_TABLES):
         raise ConfigError("sample.generate_if_empty needs the default landing layout "
                           "(raw.dir/<table>); raw.tables overrides a path")
@@ -85,6 +90,7 @@ def ensure_landing(spark: SparkSession, settings: Settings) -> None:
     log.info("raw landing %s is empty: generating the sample (%s customers, %s orders)",
              settings.raw.dir, fmt_count(s.customers), fmt_count(s.orders))
     generate_landing(Path(settings.raw.dir), spec)
+    return list_landing(spark, settings)
 
 
 def run_pipeline(spark: SparkSession, settings: Settings, options: RunOptions) -> RunResult:
@@ -116,8 +122,7 @@ def run_pipeline(spark: SparkSession, settings: Settings, options: RunOptions) -
 
 def _run(spark: SparkSession, wh: Warehouse, settings: Settings, options: RunOptions,
          result: RunResult) -> None:
-    ensure_landing(spark, settings)
-    batch = plan_batch(spark, wh, settings, options.full_refresh)
+    batch = plan_batch(wh, ensure_landing(spark, settings), options.full_refresh)
     result.full_refresh = batch.full_refresh
     if batch.full_refresh:
         log.info("full refresh: reading all %d raw file(s)",

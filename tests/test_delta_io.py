@@ -48,3 +48,23 @@ def test_catalog_name_mapping_and_path_default(spark, tmp_path):
     assert wh.ref("marts.top_customers").catalog_name == "rfm.top"
     assert wh.ref("staging.orders").path == f"{tmp_path}/staging/orders"
     assert not wh.exists("staging.orders")
+
+
+def test_created_tables_get_the_configured_properties_and_merge_uses_deletion_vectors(
+        spark, tmp_path):
+    wh = Warehouse(spark, WarehouseSettings(
+        dir=str(tmp_path), table_properties={"delta.enableDeletionVectors": "true"}))
+    many = spark.createDataFrame([(f"K{i:03d}", "x", T1) for i in range(200)], SCHEMA)
+    wh.overwrite(many.coalesce(1), "staging.customers")
+    properties = spark.sql(
+        f"DESCRIBE DETAIL delta.`{wh.ref('staging.customers').path}`").first()["properties"]
+    assert properties == {"delta.enableDeletionVectors": "true"}
+    # one row of a 200-row file changes: the file is marked, not rewritten
+    wh.merge_upsert(spark.createDataFrame([("K007", "y", T2)], SCHEMA), "staging.customers",
+                    keys=["id"], newer_than="updated_at")
+    metrics = wh.delta_table("staging.customers").history(1).first()["operationMetrics"]
+    assert metrics["numTargetRowsUpdated"] == "1"
+    assert metrics["numTargetDeletionVectorsAdded"] == "1"
+    assert metrics["numTargetRowsCopied"] == "0"
+    assert wh.read("staging.customers").where("name = 'y'").count() == 1
+    assert wh.read("staging.customers").count() == 200
