@@ -59,8 +59,8 @@ class WarehouseSettings:
     # main.rfm -> main.rfm.marts_top_customers) unless `tables` names it.
     catalog_schema: str | None = None
     tables: dict[str, str] = field(default_factory=dict)
-    # Delta table properties given to every table the pipeline creates (existing tables
-    # keep theirs).
+    # Delta table properties given to every table the pipeline creates, audit tables
+    # excepted (existing tables keep theirs).
     table_properties: dict[str, str] = field(default_factory=dict)
 
 

@@ -22,6 +22,12 @@ from rfm_spark.errors import PipelineError, RfmError
 from rfm_spark.functions import content_hash_sql
 
 
+# The audit tables are small logs rewritten by replaceWhere; they are created without
+# `table_properties`: Delta 4.0's deletion-vector delete fails on a table with a column named
+# `path` ([AMBIGUOUS_REFERENCE] `filePath`), which audit.processed_files has.
+AUDIT = "audit."
+
+
 @dataclass(frozen=True)
 class TableRef:
     name: str  # logical name, e.g. "staging.customers"
@@ -182,8 +188,9 @@ class Warehouse:
                ) -> None:
         ref = self.ref(name)
         writer = df.write.format("delta").mode(mode)
-        for key, value in self.settings.table_properties.items():  # used when it creates
-            writer = writer.option(key, value)
+        if not name.startswith(AUDIT):  # used when the write creates the table
+            for key, value in self.settings.table_properties.items():
+                writer = writer.option(key, value)
         if replace_where:
             writer = writer.option("replaceWhere", replace_where)
         elif mode == "overwrite":
