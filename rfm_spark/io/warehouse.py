@@ -21,7 +21,6 @@ from rfm_spark.config import WarehouseSettings
 from rfm_spark.errors import PipelineError, RfmError
 from rfm_spark.functions import content_hash_sql
 
-
 # The audit tables are small logs rewritten by replaceWhere; they are created without
 # `table_properties`: Delta 4.0's deletion-vector delete fails on a table with a column named
 # `path` ([AMBIGUOUS_REFERENCE] `filePath`), which audit.processed_files has.

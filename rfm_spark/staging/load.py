@@ -165,9 +165,10 @@ def _stage_table(spark: SparkSession, wh: Warehouse, settings: Settings, run_id:
             if table == "order_items":
                 _write_owned(wh, order_items.delivered_lines(accepted), ORDER_LINES, batch,
                              table)
-                touched = _load_order_lines(wh, batch)
         finally:
-            checked.unpersist()
+            checked.unpersist()  # before the line sets are chosen: memory they will need
+        if table == "order_items":
+            touched = _load_order_lines(wh, batch)
         counts = _counts(wh, table, read, quarantined, len(files))
     return _Staged(counts, moved, touched, elapsed(), written=True)
 
