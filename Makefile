@@ -16,7 +16,9 @@ $(STAMP): pyproject.toml
 	@rm -f $(VENV)/.installed-*
 	@touch $(STAMP)
 
+# `rfm-spark run` never writes into a landing: the sample is generated here, once.
 run: $(STAMP)
+	@test -d data/raw || $(BIN)/rfm-spark generate --out data/raw
 	$(BIN)/rfm-spark run
 	$(BIN)/rfm-spark report
 

@@ -14,7 +14,7 @@ import os
 import sys
 from pathlib import Path
 
-from rfm_spark.errors import ConfigError, RfmError
+from rfm_spark.errors import ConfigError, RfmError, root_cause
 
 log = logging.getLogger("rfm_spark.cli")
 
@@ -116,8 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:
         if debug:
             log.exception("failed")
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        print(f"rfm-spark: failed: {first[:500]} (run with --debug for details)",
+        print(f"rfm-spark: failed: {root_cause(exc)} (run with --debug for details)",
               file=sys.stderr)
         return 3
 

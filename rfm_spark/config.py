@@ -18,8 +18,13 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from rfm_spark.config_guards import (
+    REMOVED_KEYS,
+    check_catalog_name,
+    check_java_regex,
+    load_yaml_text,
+    require_finite,
+)
 from rfm_spark.errors import ConfigError
 
 RAW_TABLES = ("customers", "products", "orders", "order_items")
@@ -70,6 +75,10 @@ class StagingRules:
     date_formats: list[str]
     status_map: dict[str, list[str]]
     email_pattern: str
+    # Timestamps and dates before this day, or later than the run's time plus this many
+    # days, are quarantined (a 9999-12-31 order would otherwise move as_of for everyone).
+    earliest_date: str = "1990-01-01"
+    future_tolerance_days: int = 1
 
 
 @dataclass(frozen=True)
@@ -117,7 +126,6 @@ class TopCustomerRules:
 
 @dataclass(frozen=True)
 class SampleSettings:
-    generate_if_empty: bool = False
     customers: int = 1000
     orders: int = 10000
     seed: int = 42
@@ -220,10 +228,7 @@ def resolve_config_path(path: str | None) -> Path | resources.abc.Traversable:
 
 
 def _read_yaml(source: Any, label: str) -> dict:
-    try:
-        data = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{label}: not valid YAML: {exc}") from None
+    data = load_yaml_text(source.read_bytes(), label) or {}
     if not isinstance(data, dict):
         raise ConfigError(f"{label}: the top level must be a mapping of keys")
     return data
@@ -309,7 +314,8 @@ def _build(tp: Any, value: Any, key: str) -> Any:
         unknown = sorted(set(value) - set(known))
         if unknown:
             name = f"{key}.{unknown[0]}" if key else unknown[0]
-            raise ConfigError(f"unknown config key '{name}'")
+            hint = f": {REMOVED_KEYS[name]}" if name in REMOVED_KEYS else ""
+            raise ConfigError(f"unknown config key '{name}'{hint}")
         kwargs = {}
         for name, fld in known.items():
             sub = f"{key}.{name}" if key else name
@@ -341,6 +347,8 @@ def _build(tp: Any, value: Any, key: str) -> Any:
         return str(value).lower()  # accepted values: [true] means "true"
     if tp is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
+    if tp is float and isinstance(value, float):
+        return require_finite(value, where)
     if tp is str and isinstance(value, dt.date):
         return value.isoformat()
     if not isinstance(value, tp) or (tp is int and isinstance(value, bool)):
@@ -374,10 +382,15 @@ def validate_rules(s: Settings) -> None:
                               f"{', '.join(RAW_FORMATS)}, got {spec.format!r}")
         if spec.format == "table" and not spec.path:
             raise ConfigError(f"missing config key 'raw.tables.{table}.path' (a table name)")
-    for name in s.warehouse.tables:
+        if spec.format == "table":
+            check_catalog_name(spec.path, f"raw.tables.{table}.path")
+    for name, catalog_name in s.warehouse.tables.items():
         if name not in TABLE_NAMES:
             raise ConfigError(f"unknown config key 'warehouse.tables.{name}' (tables: "
                               f"{', '.join(TABLE_NAMES)})")
+        check_catalog_name(catalog_name, f"warehouse.tables.{name}")
+    if s.warehouse.catalog_schema is not None:
+        check_catalog_name(s.warehouse.catalog_schema, "warehouse.catalog_schema", (1, 2))
     st = s.staging
     if not st.timestamp_formats:
         raise ConfigError("config key 'staging.timestamp_formats': needs at least one format")
@@ -387,7 +400,8 @@ def validate_rules(s: Settings) -> None:
         if status not in CANONICAL_STATUSES:
             raise ConfigError(f"config key 'staging.status_map.{status}': not a canonical "
                               f"status ({', '.join(CANONICAL_STATUSES)})")
-    seen: dict[str, str] = {}
+    # a canonical name always means itself: listed under another status it would re-map it
+    seen: dict[str, str] = {normalise_status_text(s): s for s in CANONICAL_STATUSES}
     for status, spellings in st.status_map.items():
         for spelling in spellings:
             folded = normalise_status_text(spelling)
@@ -395,11 +409,11 @@ def validate_rules(s: Settings) -> None:
                 raise ConfigError(f"config key 'staging.status_map.{status}': spelling "
                                   f"{spelling!r} is also mapped to {seen[folded]!r}")
             seen[folded] = status
-    try:
-        re.compile(st.email_pattern)
-    except re.error as exc:
-        raise ConfigError(
-            f"config key 'staging.email_pattern': bad regular expression: {exc}") from None
+    check_java_regex(st.email_pattern, "staging.email_pattern")
+    _parse_date(st.earliest_date, "staging.earliest_date")
+    if st.future_tolerance_days < 0:
+        raise ConfigError("config key 'staging.future_tolerance_days': expected >= 0, got "
+                          f"{st.future_tolerance_days}")
     rfm = s.rfm
     if rfm.counted_status not in CANONICAL_STATUSES:
         raise ConfigError(f"config key 'rfm.counted_status': expected one of "
@@ -473,6 +487,7 @@ TABLE_NAMES = (
     *(f"staging.{t}" for t in RAW_TABLES),
     *(f"quarantine.{t}" for t in RAW_TABLES),
     "staging.order_versions",
+    "staging.product_versions",
     "staging.order_item_versions",
     "audit.processed_files",
     "staging.customer_versions",

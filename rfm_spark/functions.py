@@ -26,9 +26,25 @@ def trimmed(c: ColumnOrName) -> Column:
     return F.nullif(F.trim(_col(c)), F.lit(""))
 
 
+# Java regex: every Unicode space separator, control and format character (tab, NBSP,
+# zero-width space, BOM, ...).
+INVISIBLE = r"[\p{Z}\p{Cc}\p{Cf}\s]"
+
+
+def nfkc(c: ColumnOrName) -> Column:
+    """Unicode NFKC (full-width digits to ASCII, composed accents, NBSP to space), through
+    ICU, which Spark ships for collations; ASCII text is returned as it is, unevaluated."""
+    col = _col(c)
+    normalised = F.reflect(F.lit("com.ibm.icu.text.Normalizer"), F.lit("compose"), col,
+                           F.lit(True))
+    return F.when(col.rlike(r"[^\x00-\x7F]"), normalised).otherwise(col)
+
+
 def canonical_id(c: ColumnOrName) -> Column:
-    """Ids as the warehouse keeps them: trimmed and upper-case (' c0012 ' -> 'C0012')."""
-    return F.upper(trimmed(c))
+    """Ids as the warehouse keeps them: NFKC, with every space, control and format character
+    removed, upper-case; NULL when nothing is left (' c0012 ', 'C\u200b0012' and 'Ｃ００１２'
+    are all 'C0012')."""
+    return F.upper(F.nullif(F.regexp_replace(nfkc(c), INVISIBLE, ""), F.lit("")))
 
 
 def squash_spaces(c: ColumnOrName) -> Column:

@@ -10,23 +10,37 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from pathlib import Path
 
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from rfm_spark.config import RAW_TABLES, Settings
-from rfm_spark.errors import ConfigError, RfmError
+from rfm_spark.errors import ConfigError, RfmError, root_cause
 from rfm_spark.io import checkpoint
-from rfm_spark.io.landing import LandingFile, landing_files
+from rfm_spark.io.landing import LandingFile, folder_exists, landing_files
 from rfm_spark.io.lock import warehouse_lock
 from rfm_spark.io.warehouse import Warehouse
-from rfm_spark.logs import fmt_count
 from rfm_spark.models import build_models, is_up_to_date
 from rfm_spark.quality.run import run_checks
-from rfm_spark.runs import RunOptions, RunResult, new_run_id, record_run
+from rfm_spark.runs import (
+    RunOptions,
+    RunResult,
+    interrupted_full_refresh,
+    new_run_id,
+    open_run,
+    published_versions,
+    read_published,
+    record_run,
+)
 from rfm_spark.snapshots.load import load_snapshots, refuse_going_back
-from rfm_spark.staging.load import Batch, load_staging
+from rfm_spark.staging.load import (
+    CUSTOMER_VERSIONS,
+    ORDER_LINES,
+    ORDER_VERSIONS,
+    PRODUCT_VERSIONS,
+    Batch,
+    load_staging,
+)
 
 log = logging.getLogger("rfm_spark.pipeline")
 FILE_FORMATS = ("csv", "parquet", "json")
@@ -51,6 +65,36 @@ def resolve_as_of(wh: Warehouse, settings: Settings, requested: dt.date | None) 
 
 
 Listing = dict[str, list[LandingFile]]
+# Tables an incremental run extends but cannot rebuild: staging and its version logs.
+INCREMENTAL_STATE = (*(f"staging.{t}" for t in RAW_TABLES), CUSTOMER_VERSIONS,
+                     PRODUCT_VERSIONS, ORDER_VERSIONS, ORDER_LINES)
+
+
+def refuse_missing_landing(spark: SparkSession, settings: Settings) -> None:
+    """Exit 2 before anything is written when the landing folder does not exist: a typo
+    must not look like an empty delivery (nor ever be filled with a sample)."""
+    folders = {settings.raw.dir: "--raw-dir / raw.dir"}
+    for table in RAW_TABLES:
+        spec = settings.raw.tables.get(table)
+        if spec and spec.path and spec.format in FILE_FORMATS:
+            folders[spec.path] = f"raw.tables.{table}.path"
+    uses_default = any(not (settings.raw.tables.get(t) and settings.raw.tables[t].path)
+                       for t in RAW_TABLES)
+    for folder, key in folders.items():
+        if key.startswith("--raw-dir") and not uses_default:
+            continue
+        if not folder_exists(spark, folder):
+            raise ConfigError(f"{key}: the raw landing {folder} does not exist (create it, or "
+                              "generate a sample with `rfm-spark generate --out DIR`)")
+
+
+def refuse_patterns_spark_rejects(spark: SparkSession, settings: Settings) -> None:
+    """The email pattern compiled by Spark's (Java's) engine once, before any write."""
+    try:
+        spark.range(1).select(F.lit("a@b.cd").rlike(settings.staging.email_pattern)).collect()
+    except Exception as exc:
+        raise ConfigError(f"config key 'staging.email_pattern': Spark (Java) rejects it: "
+                          f"{root_cause(exc)[:200]}") from None
 
 
 def list_landing(spark: SparkSession, settings: Settings) -> Listing:
@@ -58,58 +102,60 @@ def list_landing(spark: SparkSession, settings: Settings) -> Listing:
     return {t: landing_files(spark, settings.raw_table(t)) for t in RAW_TABLES}
 
 
-def plan_batch(wh: Warehouse, available: Listing, full_refresh: bool) -> Batch:
+def plan_batch(wh: Warehouse, available: Listing, full_refresh: bool,
+               result: RunResult) -> Batch:
+    """New files only, or every file. Refuses (exit 2) a rewritten delivery and a warehouse
+    whose incremental state is partly missing; reports processed files gone from the
+    landing."""
     if full_refresh:
         return Batch(available, full_refresh=True)
-    fresh = checkpoint.new_files(available, checkpoint.processed_paths(wh))
-    if not wh.exists("staging.orders"):  # nothing built yet: a first run is a full one
+    present = {name: wh.exists(name) for name in INCREMENTAL_STATE}
+    if not any(present.values()):  # nothing built yet: a first run is a full one
         return Batch(available, full_refresh=True)
-    return Batch(fresh, full_refresh=False)
-
-
-def landing_is_empty(available: Listing, settings: Settings) -> bool:
-    return all(settings.raw_table(t).format in FILE_FORMATS and not available[t]
-               for t in RAW_TABLES)
-
-
-def ensure_landing(spark: SparkSession, settings: Settings) -> Listing:
-    """The landing's deliveries; when the config asks for it and the landing is empty, the
-    sample is generated first."""
-    available = list_landing(spark, settings)
-    if not settings.sample.generate_if_empty or not landing_is_empty(available, settings):
-        return available
-    if any(settings.raw.tables.get(t) and settings.raw.tables[t].path for t in RAW_TABLES):
-        raise ConfigError("sample.generate_if_empty needs the default landing layout "
-                          "(raw.dir/<table>); raw.tables overrides a path")
-    from rfm_spark.sample import SampleSpec, generate_landing
-
-    s = settings.sample
-    spec = SampleSpec(customers=s.customers, orders=s.orders, seed=s.seed,
-                      start=dt.date.fromisoformat(s.start), end=dt.date.fromisoformat(s.end),
-                      dirty_rate=s.dirty_rate)
-    log.info("raw landing %s is empty: generating the sample (%s customers, %s orders)",
-             settings.raw.dir, fmt_count(s.customers), fmt_count(s.orders))
-    generate_landing(Path(settings.raw.dir), spec)
-    return list_landing(spark, settings)
+    missing = [name for name, there in present.items() if not there]
+    if missing:
+        raise ConfigError(f"{', '.join(missing)} missing from warehouse {wh.settings.dir} "
+                          "while other staging tables exist: an incremental run cannot "
+                          "rebuild it from new files alone; run with --full-refresh")
+    processed = checkpoint.processed_files(wh)
+    checkpoint.refuse_rewritten(available, processed)
+    result.missing_files = checkpoint.missing_files(available, processed)
+    for path in result.missing_files:
+        log.warning("processed raw file %s is no longer in the landing (archived?): its "
+                    "rows stay staged", path)
+    return Batch(checkpoint.new_files(available, processed), full_refresh=False)
 
 
 def run_pipeline(spark: SparkSession, settings: Settings, options: RunOptions) -> RunResult:
     """The whole run. Always leaves a row in audit/pipeline_runs, even when it fails."""
+    refuse_missing_landing(spark, settings)
+    refuse_patterns_spark_rejects(spark, settings)
     wh = Warehouse(spark, settings.warehouse)
     result = RunResult(run_id=new_run_id(), as_of=options.as_of)
     with warehouse_lock(settings.warehouse.dir, result.run_id):
         log.info("run %s: config %s, raw %s, warehouse %s", result.run_id, settings.source,
                  settings.raw.dir, settings.warehouse.dir)
+        interrupted = interrupted_full_refresh(wh)
+        if interrupted and not options.full_refresh:
+            log.warning("the full refresh of run %s did not finish: this run finishes it",
+                        interrupted)
+        batch = plan_batch(wh, list_landing(spark, settings),
+                           options.full_refresh or interrupted is not None, result)
+        result.full_refresh = batch.full_refresh
+        open_run(spark, wh, result)
         try:
-            _run(spark, wh, settings, options, result)
+            _run(spark, wh, settings, options, result, batch)
+            result.table_versions = {
+                **published_versions(wh),
+                **{name: c.version for name, c in wh.commits.items()
+                   if c.version is not None and not name.startswith("audit.")},
+            }
             result.status = "succeeded"
         except RfmError as exc:
             result.status, result.message = "failed", str(exc)
             raise
         except Exception as exc:
-            first = str(exc).strip().splitlines()
-            result.status = "failed"
-            result.message = first[0][:500] if first else type(exc).__name__
+            result.status, result.message = "failed", root_cause(exc)
             raise
         finally:
             result.finished_at = dt.datetime.now(dt.UTC)
@@ -121,9 +167,7 @@ def run_pipeline(spark: SparkSession, settings: Settings, options: RunOptions) -
 
 
 def _run(spark: SparkSession, wh: Warehouse, settings: Settings, options: RunOptions,
-         result: RunResult) -> None:
-    batch = plan_batch(wh, ensure_landing(spark, settings), options.full_refresh)
-    result.full_refresh = batch.full_refresh
+         result: RunResult, batch: Batch) -> None:
     if batch.full_refresh:
         log.info("full refresh: reading all %d raw file(s)",
                  sum(len(f) for f in batch.files.values()))
@@ -162,7 +206,9 @@ def check_warehouse(spark: SparkSession, settings: Settings, as_of: dt.date | No
                           "(run `rfm-spark run` first)")
     result = RunResult(run_id=new_run_id(), as_of=resolve_as_of(wh, settings, as_of))
     result.as_of = result.as_of or dt.datetime.now(dt.UTC).date()
-    present = {t: wh.read(t) for t in settings.quality.tables if wh.exists(t)}
+    versions = published_versions(wh)
+    present = {t: read_published(wh, t, versions) for t in settings.quality.tables
+               if wh.exists(t)}
     for table in sorted(set(settings.quality.tables) - set(present)):
         log.warning("checks %s: table not found, skipped", table)
     log.info("checks %s: %d table(s) at as_of %s", result.run_id, len(present), result.as_of)

@@ -21,6 +21,7 @@ from pyspark.sql import functions as F
 from rfm_spark.config import Settings
 from rfm_spark.intermediate.ntile import global_rank
 from rfm_spark.io.warehouse import Warehouse
+from rfm_spark.runs import published_versions, read_published
 
 log = logging.getLogger("rfm_spark.report")
 WINBACK_LIMIT = 200
@@ -51,11 +52,17 @@ class ReportData:
 
 
 def collect(wh: Warehouse, settings: Settings) -> ReportData:
-    seg = wh.read("marts.customer_segmentation")
+    """The figures, from the marts as the latest succeeded run published them."""
+    versions = published_versions(wh)
+
+    def read(name: str):
+        return read_published(wh, name, versions)
+
+    seg = read("marts.customer_segmentation")
     head = seg.agg(F.count(F.lit(1)).alias("n"), F.sum("monetary").alias("revenue"),
                    F.max("as_of_date").alias("as_of")).first()
     n, revenue = int(head["n"]), float(head["revenue"] or 0)
-    top = [r.asDict() for r in wh.read("marts.top_customers").orderBy("top_rank").collect()]
+    top = [r.asDict() for r in read("marts.top_customers").orderBy("top_rank").collect()]
     top_share = sum(r["revenue_share"] or 0 for r in top)
     churn = {r["churn_status"]: int(r["count"]) for r in seg.groupBy("churn_status").count()
              .collect()}
@@ -80,7 +87,7 @@ def collect(wh: Warehouse, settings: Settings) -> ReportData:
     data = ReportData(head["as_of"], n, revenue, top_share, len(top), churn, segments, grid,
                       churn_by_behaviour, concentration, top, winback)
     if wh.exists("marts.segment_migration"):
-        moves = wh.read("marts.segment_migration").collect()
+        moves = read("marts.segment_migration").collect()
         if moves:
             data.migration = [(r["from_segment"], r["to_segment"], int(r["customers"]))
                               for r in moves]
@@ -184,11 +191,22 @@ def _fmt(value) -> str:
     return f"{value:,}" if isinstance(value, int) else str(value)
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value):
+    """OWASP CSV injection rule: a text cell a spreadsheet would run as a formula gets a
+    leading apostrophe (shown as text, the value readable). Numbers stay numbers."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def _csv_link(rows: list[dict], columns: list[str], name: str) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(columns)
-    writer.writerows([[r.get(c) for c in columns] for r in rows])
+    writer.writerow([csv_safe(c) for c in columns])
+    writer.writerows([[csv_safe(r.get(c)) for c in columns] for r in rows])
     payload = base64.b64encode(buffer.getvalue().encode()).decode()
     return (f'<a class="csv" download="{name}" href="data:text/csv;base64,{payload}">'
             f"Download {name}</a>")

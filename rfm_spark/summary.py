@@ -39,6 +39,11 @@ def render_summary(spark: SparkSession, settings: Settings, result: RunResult) -
         ok = "yes" if c.rows_read == c.rows_quarantined + c.rows_accepted else "NO"
         lines.append(f"{c.table:<12} {c.rows_read:>10,} {c.rows_quarantined:>12,} "
                      f"{c.rows_accepted:>10,} {c.keys_in_staging:>11,}  {ok}")
+    if result.missing_files:
+        lines.append(f"{len(result.missing_files)} processed raw file(s) are no longer in the "
+                     "landing (their rows stay staged): "
+                     + ", ".join(result.missing_files[:5])
+                     + (" ..." if len(result.missing_files) > 5 else ""))
     lines += ["", render_checks(result.dq_results)]
     if "marts.customer_segmentation" not in result.rows_written:
         return "\n".join(lines)

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import types as T
+
+from rfm_spark.staging.cleansing import TimeBounds
+
+# What a run on 2026-01-01 accepts with the shipped defaults (1990-01-01, one day ahead).
+BOUNDS = TimeBounds.of("1990-01-01", dt.datetime(2026, 1, 1, tzinfo=dt.UTC), 1)
 
 
 def raw_frame(

@@ -24,7 +24,7 @@ def test_shipped_configs_load():
     for name in ("local.yaml", "cluster.yaml", "databricks.yaml", "base.yaml"):
         settings = load_settings(str(REPO / "conf" / name))
         assert settings.rfm.ntile == 5
-    assert load_settings(str(REPO / "conf" / "local.yaml")).sample.generate_if_empty is True
+    assert load_settings(str(REPO / "conf" / "local.yaml")).staging.future_tolerance_days == 1
 
 
 @pytest.mark.parametrize(

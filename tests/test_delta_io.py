@@ -29,7 +29,7 @@ def test_merge_upsert_round_trip(spark, tmp_path):
     )
     assert_df_equality(wh.read("staging.customers"), expected, ignore_row_order=True,
                        ignore_nullable=True)
-    assert wh.version("staging.customers") == 1
+    assert wh.last_commit("staging.customers").version == 1
 
 
 def test_merge_without_changes_rewrites_nothing(spark, tmp_path):

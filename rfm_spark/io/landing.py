@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from rfm_spark.config import RawTable
-from rfm_spark.errors import ConfigError
+from rfm_spark.errors import ConfigError, PipelineError
+from rfm_spark.functions import map_values
 
 log = logging.getLogger(__name__)
 
@@ -30,10 +32,29 @@ class LandingFile:
     path: str
     name: str
     size: int
+    modified: int = 0  # modification time, milliseconds since the epoch
+
+
+def _is_delivery(name: str, is_file: bool, suffix: str, where: str) -> bool:
+    """Whether a folder entry is a delivery: a file ending in `suffix` (any case) whose name
+    does not start with `_` or `.`; anything else is skipped with a log line."""
+    if not is_file:
+        log.info("raw %s: %s is a folder, skipped", where, name)
+        return False
+    if name.startswith((".", "_")):
+        log.info("raw %s: %s starts with '%s' (hidden), skipped", where, name, name[0])
+        return False
+    if not name.lower().endswith(suffix):
+        log.info("raw %s: %s does not end in %s, skipped", where, name, suffix)
+        return False
+    if ":" in name:  # Hadoop paths cannot hold a colon in a file name (HADOOP-3257)
+        raise ConfigError(f"raw file {name!r} in {where}: Spark (Hadoop) cannot read a file "
+                          "name that contains ':'; rename it")
+    return True
 
 
 def list_files(spark: SparkSession, directory: str, suffix: str = ".csv") -> list[LandingFile]:
-    """Files directly under `directory` ending in `suffix`, sorted by name.
+    """Deliveries directly under `directory`, sorted by name (see _is_delivery).
 
     Uses Hadoop's FileSystem when the JVM is reachable (local, HDFS, S3, DBFS paths alike),
     the local file system otherwise (Spark Connect; Databricks volumes are mounted).
@@ -42,11 +63,14 @@ def list_files(spark: SparkSession, directory: str, suffix: str = ".csv") -> lis
     if jvm is None:
         if not os.path.isdir(directory):
             return []
-        return sorted(
-            LandingFile(os.path.join(directory, n), n, os.path.getsize(os.path.join(directory, n)))
-            for n in os.listdir(directory)
-            if n.endswith(suffix) and os.path.isfile(os.path.join(directory, n))
-        )
+        found = []
+        with os.scandir(directory) as entries:
+            for entry in entries:
+                if _is_delivery(entry.name, entry.is_file(), suffix, directory):
+                    stat = entry.stat()
+                    found.append(LandingFile(entry.path, entry.name, stat.st_size,
+                                             int(stat.st_mtime * 1000)))
+        return sorted(found, key=lambda f: f.name)
     path = jvm.org.apache.hadoop.fs.Path(directory)
     fs = path.getFileSystem(spark._jsc.hadoopConfiguration())
     if not fs.exists(path):
@@ -54,16 +78,27 @@ def list_files(spark: SparkSession, directory: str, suffix: str = ".csv") -> lis
     found = []
     for status in fs.listStatus(path):
         name = status.getPath().getName()
-        if status.isFile() and name.endswith(suffix) and not name.startswith((".", "_")):
-            found.append(LandingFile(status.getPath().toString(), name, int(status.getLen())))
+        if _is_delivery(name, status.isFile(), suffix, directory):
+            found.append(LandingFile(status.getPath().toString(), name, int(status.getLen()),
+                                     int(status.getModificationTime())))
     return sorted(found, key=lambda f: f.name)
 
 
-def read_header(spark: SparkSession, file: LandingFile) -> list[str] | None:
-    """Column names from a CSV file's first line (None for an empty file)."""
+def folder_exists(spark: SparkSession, directory: str) -> bool:
     jvm = getattr(spark, "_jvm", None)
     if jvm is None:
-        with open(file.path, encoding="utf-8-sig") as handle:
+        return os.path.isdir(directory)
+    path = jvm.org.apache.hadoop.fs.Path(directory)
+    fs = path.getFileSystem(spark._jsc.hadoopConfiguration())
+    return bool(fs.exists(path)) and bool(fs.getFileStatus(path).isDirectory())
+
+
+def read_header(spark: SparkSession, file: LandingFile) -> list[str] | None:
+    """Column names from a CSV file's first line (None for an empty file). A name given
+    twice is a configuration error naming the file and the column."""
+    jvm = getattr(spark, "_jvm", None)
+    if jvm is None:
+        with open(file.path, encoding="utf-8-sig", errors="replace") as handle:
             line = handle.readline()
     else:
         path = jvm.org.apache.hadoop.fs.Path(file.path)
@@ -77,7 +112,14 @@ def read_header(spark: SparkSession, file: LandingFile) -> list[str] | None:
     if not line:
         return None
     line = line.lstrip("\ufeff").rstrip("\r\n")
-    return [name.strip().strip('"').strip().lower() for name in line.split(",")]
+    names = [name.strip().strip('"').strip().lower() for name in line.split(",")]
+    seen: set[str] = set()
+    for name in names:
+        if name and name in seen:
+            raise ConfigError(f"raw file {file.path}: column '{name}' appears twice in the "
+                              "header; a column must be named once")
+        seen.add(name)
+    return names
 
 
 FILE_SUFFIX = {"csv": ".csv", "parquet": ".parquet", "json": ".json"}
@@ -89,6 +131,22 @@ def landing_files(spark: SparkSession, source: RawTable) -> list[LandingFile]:
     if source.format in FILE_SUFFIX:
         return list_files(spark, source.path, FILE_SUFFIX[source.format])
     return [LandingFile(source.path, source.path, 0)]
+
+
+def refuse_changed_while_read(spark: SparkSession, source: RawTable,
+                              files: Sequence[LandingFile], table: str) -> None:
+    """After the raw files were read and before anything of them is written: a file whose
+    size or modification time moved since the listing was still being written, so what was
+    read may be half of it. Stop (exit 3); nothing of it is staged or marked processed."""
+    if source.format not in FILE_SUFFIX or not files:
+        return
+    now = {f.path: f for f in landing_files(spark, source)}
+    for file in files:
+        current = now.get(file.path)
+        if current is None or (current.size, current.modified) != (file.size, file.modified):
+            raise PipelineError(f"raw file {file.path} changed while this run read it (still "
+                                "being written?); nothing of it was written; run again when "
+                                "it is complete", table=f"staging.{table}")
 
 
 def read_raw_table(
@@ -116,10 +174,11 @@ def read_raw_table(
         df = spark.read.format("delta").load(source.path).withColumn(
             "_source_file", F.lit(source.path))
     else:
+        by_name = {f.name: f.path for f in files}
         df = (
             spark.read.format(source.format)
-            .load([f.path for f in files])
-            .withColumn("_source_file", F.col("_metadata.file_path"))
+            .load([glob_escaped(f.path) for f in files])
+            .withColumn("_source_file", map_values(decoded_file_name(), by_name))
         )
     present = {c.lower(): c for c in df.columns}
     missing = [c for c in required if c not in present]
@@ -158,7 +217,7 @@ def _read_csv(
     # _corrupt_record, which is how a malformed line reaches quarantine. The setting is read
     # when the query runs, so it stays off for the session.
     spark.conf.set("spark.sql.csv.parser.columnPruning.enabled", "false")
-    groups: dict[tuple[str, ...], list[str]] = {}
+    groups: dict[tuple[str, ...], list[LandingFile]] = {}
     for file in files:
         header = read_header(spark, file)
         if header is None:
@@ -179,9 +238,9 @@ def _read_csv(
         if extra:
             log.warning("raw %s: %s has extra column(s) %s, ignored", table, file.name,
                         ", ".join(extra))
-        groups.setdefault(tuple(header), []).append(file.path)
-    frames = [_read_csv_group(spark, list(header), paths, columns)
-              for header, paths in groups.items()]
+        groups.setdefault(tuple(header), []).append(file)
+    frames = [_read_csv_group(spark, list(header), group, columns)
+              for header, group in groups.items()]
     if not frames:
         return _empty(spark, columns)
     result = frames[0]
@@ -190,9 +249,15 @@ def _read_csv(
     return result
 
 
+MAX_COLUMNS = 1_000_000  # a longer line fails the file (ConfigError); shorter: malformed_row
+
+
 def _read_csv_group(
-    spark: SparkSession, header: list[str], paths: list[str], columns: list[str]
+    spark: SparkSession, header: list[str], files: list[LandingFile], columns: list[str]
 ) -> DataFrame:
+    """One read for files of the same header. RFC 4180: a quoted field may hold line breaks
+    (multiLine: one task per file). `_source_file` is the path as listed, whatever the
+    name (Spark reports names URL-encoded)."""
     unique_header = _dedupe_names(header)
     schema = T.StructType(
         [T.StructField(c, T.StringType()) for c in unique_header]
@@ -204,22 +269,38 @@ def _read_csv_group(
         .option("header", "true")
         .option("quote", '"')
         .option("escape", '"')
+        .option("multiLine", "true")
+        .option("maxColumns", str(MAX_COLUMNS))
         .option("mode", "PERMISSIVE")
         .option("columnNameOfCorruptRecord", CORRUPT)
         .option("ignoreLeadingWhiteSpace", "false")
         .option("ignoreTrailingWhiteSpace", "false")
         .option("encoding", "UTF-8")
-        .load(paths)
+        .load([glob_escaped(f.path) for f in files])
     )
+    by_name = {f.name: f.path for f in files}
     return df.select(
         *[(F.col(c) if c in unique_header else F.lit(None).cast("string")).alias(c)
           for c in columns],
-        F.col("_metadata.file_path").alias("_source_file"),
+        map_values(decoded_file_name(), by_name).alias("_source_file"),
         F.col(CORRUPT).isNotNull().alias("_malformed"),
     )
 
 
+def glob_escaped(path: str) -> str:
+    """A path Spark reads literally: Hadoop expands {} [] * ? and \\ as a glob pattern."""
+    return re.sub(r"([{}\[\]*?\\])", r"\\\1", path)
+
+
+def decoded_file_name() -> Column:
+    """The file's name as the file system has it: `_metadata.file_name` is URL-encoded
+    (a space is %20, a literal '+' stays '+', which url_decode would read as a space)."""
+    return F.url_decode(F.replace(F.col("_metadata.file_name"), F.lit("+"), F.lit("%2B")))
+
+
 def _dedupe_names(header: list[str]) -> list[str]:
+    """Blank header names (a trailing comma) become _blank, _blank__1, ...; named columns
+    are unique already (read_header refuses a name given twice)."""
     seen: dict[str, int] = {}
     out = []
     for name in header:
@@ -231,3 +312,17 @@ def _dedupe_names(header: list[str]) -> list[str]:
             seen[name] = 0
             out.append(name)
     return out
+
+
+def unreadable_file_error(exc: Exception, table: str, files: Sequence[LandingFile]
+                          ) -> ConfigError | None:
+    """A raw file Spark could not parse at all (a line over MAX_COLUMNS fields, bytes the
+    CSV parser gives up on): exit 2 naming the file and the table, never the raw line."""
+    text = str(exc)
+    if "FAILED_READ_FILE" not in text and "TextParsingException" not in text:
+        return None
+    named = next((f for f in files if f.name in text or f.path in text
+                  or f.name.replace(" ", "%20") in text), None)
+    where = f"raw file {named.path}" if named else "a raw file"
+    return ConfigError(f"{where} (table {table}) cannot be parsed as CSV (for example a line "
+                       f"with more than {MAX_COLUMNS:,} fields); fix or remove the file")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
 from delta.tables import DeltaTable
@@ -18,7 +18,8 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from rfm_spark.config import WarehouseSettings
-from rfm_spark.errors import PipelineError, RfmError
+from rfm_spark.config_guards import quote_name
+from rfm_spark.errors import PipelineError, RfmError, root_cause
 from rfm_spark.functions import content_hash_sql
 
 # The audit tables are small logs rewritten by replaceWhere; they are created without
@@ -36,6 +37,37 @@ class TableRef:
     def __str__(self) -> str:
         return self.catalog_name or self.path or self.name
 
+    @property
+    def sql(self) -> str:
+        """The table in SQL: a quoted catalog name, or delta.`path`."""
+        if self.catalog_name:
+            return quote_name(self.catalog_name)
+        return "delta.`" + str(self.path).replace("`", "``") + "`"
+
+
+@dataclass(frozen=True)
+class Commit:
+    """What one write committed: the table's new version and the rows it wrote (rows Delta
+    only copied from rewritten files are not counted; for a MERGE, inserted + updated)."""
+
+    version: int | None
+    rows: int
+    metrics: dict[str, str] = field(default_factory=dict)
+
+    @staticmethod
+    def of(version: int | None, operation: str, metrics: dict[str, str]) -> Commit:
+        def num(key: str) -> int:
+            return int(metrics.get(key) or 0)
+
+        if operation == "MERGE":
+            rows = num("numTargetRowsInserted") + num("numTargetRowsUpdated")
+        else:
+            rows = num("numOutputRows") - num("numCopiedRows")
+        return Commit(version, rows, dict(metrics))
+
+
+NO_COMMIT = Commit(None, 0)
+
 
 class Warehouse:
     """Reads, overwrites, appends and merges the pipeline's Delta tables."""
@@ -43,6 +75,7 @@ class Warehouse:
     def __init__(self, spark: SparkSession, settings: WarehouseSettings):
         self.spark = spark
         self.settings = settings
+        self.commits: dict[str, Commit] = {}  # the latest commit of each table written
 
     def ref(self, name: str) -> TableRef:
         catalog_name = self.settings.tables.get(name)
@@ -56,51 +89,56 @@ class Warehouse:
     def exists(self, name: str) -> bool:
         ref = self.ref(name)
         if ref.catalog_name:
-            return self.spark.catalog.tableExists(ref.catalog_name)
+            return self.spark.catalog.tableExists(quote_name(ref.catalog_name))
         return DeltaTable.isDeltaTable(self.spark, ref.path)
 
-    def read(self, name: str) -> DataFrame:
+    def read(self, name: str, version: int | None = None) -> DataFrame:
+        """The table now, or at a Delta version (a run's published state)."""
         ref = self.ref(name)
+        reader = self.spark.read.format("delta")
+        if version is not None:
+            reader = reader.option("versionAsOf", version)
         if ref.catalog_name:
-            return self.spark.read.table(ref.catalog_name)
-        return self.spark.read.format("delta").load(ref.path)
+            return reader.table(quote_name(ref.catalog_name))
+        return reader.load(ref.path)
+
+    def last_commit(self, name: str) -> Commit:
+        """Version and operation metrics of the table's latest commit (one log read)."""
+        row = (self.spark.sql(f"DESCRIBE HISTORY {self.ref(name).sql} LIMIT 1")
+               .select("version", "operation", "operationMetrics").first())
+        if row is None:
+            return NO_COMMIT
+        return Commit.of(int(row["version"]), row["operation"], row["operationMetrics"] or {})
 
     def delta_table(self, name: str) -> DeltaTable:
         ref = self.ref(name)
         if ref.catalog_name:
-            return DeltaTable.forName(self.spark, ref.catalog_name)
+            return DeltaTable.forName(self.spark, quote_name(ref.catalog_name))
         return DeltaTable.forPath(self.spark, ref.path)
-
-    def version(self, name: str) -> int | None:
-        """Current Delta version of a table, None when it does not exist yet."""
-        if not self.exists(name):
-            return None
-        last = self.delta_table(name).history(1).select("version").first()
-        return int(last["version"]) if last else None
 
     # ----------------------------------------------------------------- writes
 
-    def overwrite(self, df: DataFrame, name: str) -> None:
+    def overwrite(self, df: DataFrame, name: str) -> Commit:
         """Replace the table's content (schema too) in one Delta transaction."""
-        self._write(df, name, mode="overwrite")
+        return self._write(df, name, mode="overwrite")
 
-    def append(self, df: DataFrame, name: str) -> None:
+    def append(self, df: DataFrame, name: str) -> Commit:
         """Add rows in one Delta transaction; new columns are merged into the schema."""
-        self._write(df, name, mode="append")
+        return self._write(df, name, mode="append")
 
-    def replace_where(self, df: DataFrame, name: str, column: str, values: Sequence[str]) -> None:
+    def replace_where(self, df: DataFrame, name: str, column: str, values: Sequence[str]
+                      ) -> Commit:
         """Atomically replace the rows whose `column` is in `values` with `df` (one commit).
 
         Re-running it with the same input leaves the same rows: this is how rows that belong
         to a raw file (quarantine, version logs) are written exactly once per file.
         """
         if not self.exists(name):
-            self.overwrite(df, name)
-            return
+            return self.overwrite(df, name)
         if not values:
-            return
+            return NO_COMMIT
         listed = ", ".join(_sql_string(v) for v in sorted(set(values)))
-        self._write(df, name, mode="overwrite", replace_where=f"`{column}` IN ({listed})")
+        return self._write(df, name, mode="overwrite", replace_where=f"`{column}` IN ({listed})")
 
     def merge_upsert(
         self,
@@ -108,7 +146,7 @@ class Warehouse:
         name: str,
         keys: Sequence[str],
         newer_than: str | None = None,
-    ) -> None:
+    ) -> Commit:
         """Upsert `df` (one row per key) into the table on `keys`.
 
         With `newer_than` (a column) a matched row is replaced only when the source is newer,
@@ -118,8 +156,7 @@ class Warehouse:
         Creates the table on first use.
         """
         if not self.exists(name):
-            self.overwrite(df, name)
-            return
+            return self.overwrite(df, name)
         columns = [c for c in df.columns]
         condition = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in keys)
         changed = " OR ".join(f"NOT (t.`{c}` <=> s.`{c}`)" for c in columns if c not in keys)
@@ -131,7 +168,7 @@ class Warehouse:
             update_when = f"{newer} AND {changed}"
         else:
             update_when = changed
-        self._merge(name, lambda table: (
+        return self._merge(name, lambda table: (
             table.alias("t").merge(df.alias("s"), condition)
             .whenMatchedUpdateAll(condition=update_when)
             .whenNotMatchedInsertAll()
@@ -144,7 +181,7 @@ class Warehouse:
         group_keys: Sequence[str],
         row_keys: Sequence[str],
         groups: DataFrame,
-    ) -> None:
+    ) -> Commit:
         """Make the table's rows of every group in `groups` equal to `df`'s, in one MERGE.
 
         Rows of those groups that `df` no longer has are deleted, changed rows updated, new
@@ -152,8 +189,7 @@ class Warehouse:
         rows of customers whose orders changed.)
         """
         if not self.exists(name):
-            self.overwrite(df, name)
-            return
+            return self.overwrite(df, name)
         target = self.read(name)
         in_scope = target.join(groups.select(*group_keys).distinct(), on=list(group_keys),
                                how="left_semi")
@@ -166,32 +202,34 @@ class Warehouse:
         changed = " OR ".join(f"NOT (t.`{c}` <=> s.`{c}`)" for c in df.columns
                               if c not in row_keys) or "false"
         values = {c: f"s.`{c}`" for c in df.columns}
-        self._merge(name, lambda table: (
+        return self._merge(name, lambda table: (
             table.alias("t").merge(source.alias("s"), condition)
             .whenMatchedDelete(condition="s._action = 'delete'")
             .whenMatchedUpdate(condition=f"s._action = 'upsert' AND ({changed})", set=values)
             .whenNotMatchedInsert(condition="s._action = 'upsert'", values=values)
         ))
 
-    def _merge(self, name: str, build) -> None:
+    def _merge(self, name: str, build) -> Commit:
         ref = self.ref(name)
         try:
             build(self.delta_table(name)).execute()
+            commit = self.commits[name] = self.last_commit(name)
         except RfmError:
             raise
         except Exception as exc:
             raise PipelineError(_short(exc), table=str(ref)) from exc
         _crash_point(name)
+        return commit
 
     def _write(self, df: DataFrame, name: str, mode: str, replace_where: str | None = None
-               ) -> None:
+               ) -> Commit:
         ref = self.ref(name)
         writer = df.write.format("delta").mode(mode)
         if not name.startswith(AUDIT):  # used when the write creates the table
             for key, value in self.settings.table_properties.items():
                 writer = writer.option(key, value)
         if replace_where:
-            writer = writer.option("replaceWhere", replace_where)
+            writer = writer.option("replaceWhere", replace_where).option("mergeSchema", "true")
         elif mode == "overwrite":
             writer = writer.option("overwriteSchema", "true")
         else:
@@ -199,17 +237,19 @@ class Warehouse:
         try:
             if ref.catalog_name:
                 self._ensure_schema(ref.catalog_name)
-                writer.saveAsTable(ref.catalog_name)
+                writer.saveAsTable(quote_name(ref.catalog_name))
             else:
                 writer.save(ref.path)
+            commit = self.commits[name] = self.last_commit(name)
         except Exception as exc:
             raise PipelineError(_short(exc), table=str(ref)) from exc
         _crash_point(name)
+        return commit
 
     def _ensure_schema(self, catalog_name: str) -> None:
         parts = catalog_name.split(".")
         if len(parts) >= 2:
-            self.spark.sql(f"CREATE SCHEMA IF NOT EXISTS {'.'.join(parts[:-1])}")
+            self.spark.sql(f"CREATE SCHEMA IF NOT EXISTS {quote_name('.'.join(parts[:-1]))}")
 
 
 def _crash_point(name: str) -> None:
@@ -221,8 +261,7 @@ def _crash_point(name: str) -> None:
 
 def _short(exc: Exception) -> str:
     """First line of a (possibly Java) exception message, for a person to read."""
-    text = str(exc).strip().splitlines()
-    first = text[0][:500] if text else type(exc).__name__
+    first = root_cause(exc)
     if "Concurrent" in first or "concurrent" in type(exc).__name__.lower():
         return ("another run changed this table at the same time (Delta refused the commit); "
                 f"run again when it has finished [{first[:200]}]")

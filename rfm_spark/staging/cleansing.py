@@ -3,7 +3,9 @@ rows that cannot be trusted off to quarantine, keep the latest version of each k
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import Window as W
@@ -21,10 +23,38 @@ def with_raw(raw: DataFrame, raw_columns: Sequence[str]) -> Column:
     return F.struct(*[F.col(c) for c in (*raw_columns, SOURCE_FILE)]).alias(RAW)
 
 
-def dq_reasons(checks: Sequence[tuple[Column, str]]) -> Column:
-    """Reasons a row goes to quarantine; `_malformed` (a CSV line of the wrong shape) always
-    counts."""
-    return reasons([(F.col("_malformed"), "malformed_row"), *checks]).alias(REASONS)
+def dq_reasons(checks: Sequence[tuple[Column, str]], raw_columns: Sequence[str]) -> Column:
+    """Reasons a row goes to quarantine. Always checked: `_malformed` (a CSV line of the
+    wrong shape) and `invalid_encoding` (bytes that are not UTF-8 reach Spark as U+FFFD)."""
+    replaced = F.lit(False)
+    for column in raw_columns:
+        replaced = replaced | F.coalesce(F.col(column).contains("\ufffd"), F.lit(False))
+    return reasons([(F.col("_malformed"), "malformed_row"), (replaced, "invalid_encoding"),
+                    *checks]).alias(REASONS)
+
+
+@dataclass(frozen=True)
+class TimeBounds:
+    """The times a row may hold: not before `earliest`, not after `latest` (the run's time
+    plus a tolerance). Anything outside is quarantined: one 9999-12-31 order would move
+    as_of for every customer."""
+
+    earliest: dt.datetime
+    latest: dt.datetime
+
+    @staticmethod
+    def of(earliest_date: str, run_time: dt.datetime, tolerance_days: int) -> TimeBounds:
+        # aware (UTC) datetimes: Spark compares instants, whatever the machine's time zone
+        earliest = dt.datetime.combine(dt.date.fromisoformat(earliest_date), dt.time(),
+                                       dt.UTC)
+        latest = run_time.astimezone(dt.UTC) + dt.timedelta(days=tolerance_days)
+        return TimeBounds(earliest, latest)
+
+    def checks(self, column: str, parsed: Column) -> list[tuple[Column, str]]:
+        """`<column>_before_earliest` and `<column>_in_future` for a parsed time or date."""
+        as_time = parsed.cast("timestamp")
+        return [(as_time < F.lit(self.earliest), f"{column}_before_earliest"),
+                (as_time > F.lit(self.latest), f"{column}_in_future")]
 
 
 def accepted_rows(validated: DataFrame) -> DataFrame:

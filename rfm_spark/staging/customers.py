@@ -16,7 +16,7 @@ from rfm_spark.functions import (
     squash_spaces,
     trimmed,
 )
-from rfm_spark.staging.cleansing import dq_reasons, latest_per_key, with_raw
+from rfm_spark.staging.cleansing import TimeBounds, dq_reasons, latest_per_key, with_raw
 
 REQUIRED = ("customer_id", "first_name", "last_name", "email", "city", "country",
             "signup_date", "updated_at")
@@ -33,6 +33,7 @@ def standardise_customers(
     timestamp_formats: Sequence[str],
     date_formats: Sequence[str],
     email_pattern: str,
+    bounds: TimeBounds,
 ) -> DataFrame:
     """Typed customers with `_dq_reasons` and the raw row in `_raw`."""
     email = F.lower(trimmed("email"))
@@ -45,6 +46,8 @@ def standardise_customers(
         (is_unparsable("updated_at", updated_at), "unparsable_updated_at"),
         (is_unparsable("signup_date", signup_date), "unparsable_signup_date"),
         (is_unparsable("is_deleted", is_deleted), "unparsable_is_deleted"),
+        *bounds.checks("updated_at", updated_at),
+        *bounds.checks("signup_date", signup_date),
     ]
     return raw.select(
         canonical_id("customer_id").alias("customer_id"),
@@ -57,7 +60,7 @@ def standardise_customers(
         signup_date.alias("signup_date"),
         updated_at.alias("updated_at"),
         F.coalesce(is_deleted, F.lit(False)).alias("is_deleted"),
-        dq_reasons(checks),
+        dq_reasons(checks, (*REQUIRED, *OPTIONAL)),
         with_raw(raw, (*REQUIRED, *OPTIONAL)),
     )
 

@@ -15,6 +15,7 @@ Full refresh: the same transforms over every file, tables overwritten.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -25,8 +26,13 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from rfm_spark.config import RAW_TABLES, Settings
-from rfm_spark.io.landing import LandingFile, read_raw_table
-from rfm_spark.io.warehouse import Warehouse
+from rfm_spark.io.landing import (
+    LandingFile,
+    read_raw_table,
+    refuse_changed_while_read,
+    unreadable_file_error,
+)
+from rfm_spark.io.warehouse import Commit, Warehouse
 from rfm_spark.logs import fmt_count, timed
 from rfm_spark.quality.checks import (
     RuleResult,
@@ -37,13 +43,28 @@ from rfm_spark.quality.checks import (
 from rfm_spark.quality.run import rules_for
 from rfm_spark.runs import RunResult, TableCounts
 from rfm_spark.staging import customers, order_items, orders, products
-from rfm_spark.staging.cleansing import REASONS, SOURCE_FILE, accepted_rows, quarantine_rows
+from rfm_spark.staging.cleansing import (
+    REASONS,
+    SOURCE_FILE,
+    TimeBounds,
+    accepted_rows,
+    quarantine_rows,
+)
 
 log = logging.getLogger("rfm_spark.staging")
 
 CUSTOMER_VERSIONS = "staging.customer_versions"
+PRODUCT_VERSIONS = "staging.product_versions"
 ORDER_VERSIONS = "staging.order_versions"
 ORDER_LINES = "staging.order_item_versions"
+# Every accepted raw row is written to its table's version log (owned by its file): what
+# the log write committed is the accepted count the reconciliation checks.
+VERSION_LOGS = {
+    "customers": (CUSTOMER_VERSIONS, customers.customer_versions),
+    "products": (PRODUCT_VERSIONS, products.product_versions),
+    "orders": (ORDER_VERSIONS, orders.order_versions),
+    "order_items": (ORDER_LINES, order_items.delivered_lines),
+}
 RAW_COLUMNS = {
     "customers": (customers.REQUIRED, customers.OPTIONAL),
     "products": (products.REQUIRED, products.OPTIONAL),
@@ -76,14 +97,17 @@ class StagingOutcome:
     touched_orders: DataFrame | None = None  # order_id of orders changed by the batch
 
 
-def _standardisers(settings: Settings) -> dict[str, Callable[[DataFrame], DataFrame]]:
+def _standardisers(settings: Settings, run_time: dt.datetime
+                   ) -> dict[str, Callable[[DataFrame], DataFrame]]:
     st = settings.staging
+    bounds = TimeBounds.of(st.earliest_date, run_time, st.future_tolerance_days)
     return {
         "customers": lambda raw: customers.standardise_customers(
-            raw, st.timestamp_formats, st.date_formats, st.email_pattern),
-        "products": lambda raw: products.standardise_products(raw, st.timestamp_formats),
+            raw, st.timestamp_formats, st.date_formats, st.email_pattern, bounds),
+        "products": lambda raw: products.standardise_products(raw, st.timestamp_formats,
+                                                              bounds),
         "orders": lambda raw: orders.standardise_orders(raw, st.timestamp_formats,
-                                                        st.status_map),
+                                                        st.status_map, bounds),
         "order_items": order_items.standardise_order_items,
     }
 
@@ -103,12 +127,10 @@ def load_staging(spark: SparkSession, wh: Warehouse, settings: Settings, result:
     staged side by side (a small delivery is bound by per-job latency, not by the cores);
     order_items follows orders, whose version log chooses its lines."""
     with ThreadPoolExecutor(max_workers=3, thread_name_prefix="rfm-staging") as pool:
-        futures = {table: pool.submit(_stage_table, spark, wh, settings, result.run_id,
-                                      batch, table)
+        futures = {table: pool.submit(_stage_table, spark, wh, settings, result, batch, table)
                    for table in RAW_TABLES if table != "order_items"}
         staged = {table: future.result() for table, future in futures.items()}
-    staged["order_items"] = _stage_table(spark, wh, settings, result.run_id, batch,
-                                         "order_items")
+    staged["order_items"] = _stage_table(spark, wh, settings, result, batch, "order_items")
     outcome = StagingOutcome()
     for table in RAW_TABLES:
         done = staged[table]
@@ -130,61 +152,82 @@ def load_staging(spark: SparkSession, wh: Warehouse, settings: Settings, result:
     return outcome
 
 
-def _stage_table(spark: SparkSession, wh: Warehouse, settings: Settings, run_id: str,
+def _stage_table(spark: SparkSession, wh: Warehouse, settings: Settings, result: RunResult,
                  batch: Batch, table: str) -> _Staged:
     files = batch.files.get(table, [])
     needs_lines = table == "order_items" and bool(batch.files.get("orders"))
     if not files and not batch.full_refresh and not needs_lines:
-        return _Staged(_counts(wh, table, 0, 0, 0), [], None, 0.0, written=False)
+        return _Staged(_counts(wh, table, 0, 0, 0, 0), [], None, 0.0, written=False)
     touched = None
     with timed() as elapsed:
         rules = rules_for(settings, f"staging.{table}")
         required, optional = RAW_COLUMNS[table]
-        raw = read_raw_table(spark, table, settings.raw_table(table), required, optional,
+        source = settings.raw_table(table)
+        raw = read_raw_table(spark, table, source, required, optional,
                              files=files, schema_drift=settings.raw.schema_drift)
-        checked = (_standardisers(settings)[table](raw).transform(with_quarantine_rules, rules)
+        standardise = _standardisers(settings, result.started_at)[table]
+        checked = (standardise(raw).transform(with_quarantine_rules, rules)
                    .persist(StorageLevel.MEMORY_AND_DISK))
         try:
-            totals = checked.agg(
-                F.count(F.lit(1)).alias("read"),
-                F.count(F.when(F.size(REASONS) > 0, 1)).alias("quarantined"),
-                *quarantine_counts(rules),
-            ).first()
-            read, quarantined = int(totals["read"]), int(totals["quarantined"])
+            totals = _read_totals(checked, rules, table, files)
+            refuse_changed_while_read(spark, source, files, table)
+            read = int(totals["read"])
             moved = quarantine_results(f"staging.{table}", rules, totals, read)
-            _write_owned(wh, quarantine_rows(checked, run_id), f"quarantine.{table}", batch,
-                         table)
+            quarantined = _write_owned(wh, quarantine_rows(checked, result.run_id),
+                                       f"quarantine.{table}", batch, table).rows
             accepted = accepted_rows(checked)
             if table in LATEST:
                 _upsert_latest(wh, table, accepted, batch.full_refresh)
-            if table == "customers":
-                _write_owned(wh, customers.customer_versions(accepted), CUSTOMER_VERSIONS,
-                             batch, table)
-            if table == "orders":
-                _write_owned(wh, orders.order_versions(accepted), ORDER_VERSIONS, batch, table)
-            if table == "order_items":
-                _write_owned(wh, order_items.delivered_lines(accepted), ORDER_LINES, batch,
-                             table)
+            log_name, versions_of = VERSION_LOGS[table]
+            logged = _write_owned(wh, versions_of(accepted), log_name, batch, table).rows
         finally:
             checked.unpersist()  # before the line sets are chosen: memory they will need
         if table == "order_items":
             touched = _load_order_lines(wh, batch)
-        counts = _counts(wh, table, read, quarantined, len(files))
+        counts = _counts(wh, table, read, quarantined, logged, len(files))
+        moved.append(reconciliation(f"staging.{table}", counts, int(totals["quarantined"])))
     return _Staged(counts, moved, touched, elapsed(), written=True)
 
 
-def _counts(wh: Warehouse, table: str, read: int, quarantined: int, files: int) -> TableCounts:
+def _read_totals(checked: DataFrame, rules, table: str, files: list[LandingFile]):
+    """The one job that reads the raw files: rows read, rows with a reason, per-rule
+    quarantine counts. A file Spark cannot parse at all is exit 2 naming it."""
+    try:
+        return checked.agg(
+            F.count(F.lit(1)).alias("read"),
+            F.count(F.when(F.size(REASONS) > 0, 1)).alias("quarantined"),
+            *quarantine_counts(rules),
+        ).first()
+    except Exception as exc:
+        unreadable = unreadable_file_error(exc, table, files)
+        if unreadable is not None:
+            raise unreadable from None
+        raise
+
+
+def reconciliation(table: str, counts: TableCounts, flagged: int) -> RuleResult:
+    """Rows read = rows written to quarantine + rows written to the version log, both
+    taken from the Delta commits (not derived from each other): any loss is an error."""
+    lost = abs(counts.rows_read - counts.rows_quarantined - counts.rows_accepted)
+    lost += abs(counts.rows_quarantined - flagged)
+    detail = (f"read {counts.rows_read}, written to quarantine {counts.rows_quarantined} "
+              f"(flagged {flagged}), to the version log {counts.rows_accepted}")
+    return RuleResult(table, "reconciles", "", "error", "error" if lost else "pass", lost,
+                      counts.rows_read, [], detail)
+
+
+def _counts(wh: Warehouse, table: str, read: int, quarantined: int, accepted: int,
+            files: int) -> TableCounts:
     name = f"staging.{table}"
     keys = wh.read(name).count() if wh.exists(name) else 0
-    return TableCounts(table, read, quarantined, read - quarantined, keys, files)
+    return TableCounts(table, read, quarantined, accepted, keys, files)
 
 
-def _write_owned(wh: Warehouse, df: DataFrame, name: str, batch: Batch, table: str) -> None:
+def _write_owned(wh: Warehouse, df: DataFrame, name: str, batch: Batch, table: str) -> Commit:
     """Rows that belong to a raw file: replaced per file, or all of them on a full refresh."""
     if batch.full_refresh:
-        wh.overwrite(df, name)
-    else:
-        wh.replace_where(df, name, SOURCE_FILE, batch.paths(table))
+        return wh.overwrite(df, name)
+    return wh.replace_where(df, name, SOURCE_FILE, batch.paths(table))
 
 
 def _upsert_latest(wh: Warehouse, table: str, accepted: DataFrame, full_refresh: bool) -> None:

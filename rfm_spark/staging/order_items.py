@@ -32,7 +32,12 @@ def standardise_order_items(raw: DataFrame) -> DataFrame:
     unit_price = parse_decimal("unit_price")
     discount_parsed = parse_decimal("discount")
     discount = F.coalesce(discount_parsed, F.lit(0).cast("decimal(18,2)"))
-    gross = (quantity * unit_price).cast("decimal(18,2)")
+    # try_cast: under ANSI mode a line amount beyond decimal(18,2) would abort the whole run;
+    # here it is NULL and the line is quarantined `line_amount_out_of_range`.
+    gross = (quantity * unit_price).try_cast("decimal(18,2)")
+    line_amount = (gross - discount).try_cast("decimal(18,2)")
+    representable = (quantity.isNull() | unit_price.isNull()
+                     | (gross.isNotNull() & line_amount.isNotNull()))
     checks = [
         (canonical_id("order_id").isNull(), "missing_order_id"),
         (trimmed("line_no").isNull(), "missing_line_no"),
@@ -47,6 +52,7 @@ def standardise_order_items(raw: DataFrame) -> DataFrame:
         (is_unparsable("discount", discount_parsed), "unparsable_discount"),
         (discount_parsed < 0, "negative_discount"),
         ((quantity > 0) & (unit_price >= 0) & (discount > gross), "discount_exceeds_line_amount"),
+        (~representable, "line_amount_out_of_range"),
     ]
     return raw.select(
         canonical_id("order_id").alias("order_id"),
@@ -55,8 +61,8 @@ def standardise_order_items(raw: DataFrame) -> DataFrame:
         quantity.alias("quantity"),
         unit_price.alias("unit_price"),
         discount.alias("discount"),
-        (gross - discount).cast("decimal(18,2)").alias("line_amount"),
-        dq_reasons(checks),
+        line_amount.alias("line_amount"),
+        dq_reasons(checks, REQUIRED),
         with_raw(raw, REQUIRED),
     )
 

@@ -15,7 +15,13 @@ from rfm_spark.functions import (
     parse_timestamp,
     trimmed,
 )
-from rfm_spark.staging.cleansing import delivery_name, dq_reasons, latest_per_key, with_raw
+from rfm_spark.staging.cleansing import (
+    TimeBounds,
+    delivery_name,
+    dq_reasons,
+    latest_per_key,
+    with_raw,
+)
 
 REQUIRED = ("order_id", "customer_id", "order_ts", "status", "updated_at")
 OPTIONAL: tuple[str, ...] = ()
@@ -40,6 +46,7 @@ def standardise_orders(
     raw: DataFrame,
     timestamp_formats: Sequence[str],
     status_map: Mapping[str, Sequence[str]],
+    bounds: TimeBounds,
 ) -> DataFrame:
     """Typed orders with `_dq_reasons` and the raw row in `_raw`."""
     order_ts = parse_timestamp("order_ts", timestamp_formats)
@@ -54,6 +61,8 @@ def standardise_orders(
         (trimmed("status").isNotNull() & status.isNull(), "unknown_status"),
         (trimmed("updated_at").isNull(), "missing_updated_at"),
         (is_unparsable("updated_at", updated_at), "unparsable_updated_at"),
+        *bounds.checks("order_ts", order_ts),
+        *bounds.checks("updated_at", updated_at),
     ]
     return raw.select(
         canonical_id("order_id").alias("order_id"),
@@ -62,7 +71,7 @@ def standardise_orders(
         F.to_date(order_ts).alias("order_date"),
         status.alias("status"),
         updated_at.alias("updated_at"),
-        dq_reasons(checks),
+        dq_reasons(checks, REQUIRED),
         with_raw(raw, REQUIRED),
     )
 

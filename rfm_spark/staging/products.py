@@ -15,7 +15,7 @@ from rfm_spark.functions import (
     squash_spaces,
     trimmed,
 )
-from rfm_spark.staging.cleansing import dq_reasons, latest_per_key, with_raw
+from rfm_spark.staging.cleansing import TimeBounds, dq_reasons, latest_per_key, with_raw
 
 REQUIRED = ("product_id", "product_name", "category", "list_price", "updated_at")
 OPTIONAL: tuple[str, ...] = ()
@@ -23,7 +23,8 @@ KEYS = ("product_id",)
 COLUMNS = ("product_id", "product_name", "category", "list_price", "updated_at")
 
 
-def standardise_products(raw: DataFrame, timestamp_formats: Sequence[str]) -> DataFrame:
+def standardise_products(raw: DataFrame, timestamp_formats: Sequence[str],
+                         bounds: TimeBounds) -> DataFrame:
     """Typed products with `_dq_reasons` and the raw row in `_raw`."""
     list_price = parse_decimal("list_price")
     updated_at = parse_timestamp("updated_at", timestamp_formats)
@@ -33,6 +34,7 @@ def standardise_products(raw: DataFrame, timestamp_formats: Sequence[str]) -> Da
         (list_price < 0, "negative_list_price"),
         (trimmed("updated_at").isNull(), "missing_updated_at"),
         (is_unparsable("updated_at", updated_at), "unparsable_updated_at"),
+        *bounds.checks("updated_at", updated_at),
     ]
     return raw.select(
         canonical_id("product_id").alias("product_id"),
@@ -40,9 +42,14 @@ def standardise_products(raw: DataFrame, timestamp_formats: Sequence[str]) -> Da
         F.initcap(squash_spaces("category")).alias("category"),
         list_price.alias("list_price"),
         updated_at.alias("updated_at"),
-        dq_reasons(checks),
+        dq_reasons(checks, REQUIRED),
         with_raw(raw, REQUIRED),
     )
+
+
+def product_versions(accepted: DataFrame) -> DataFrame:
+    """Every accepted version with its file (the products version log)."""
+    return accepted.select(*COLUMNS, "_source_file")
 
 
 def latest_products(accepted: DataFrame) -> DataFrame:

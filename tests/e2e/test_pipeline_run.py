@@ -142,13 +142,21 @@ def test_raw_file_missing_a_column_exits_2(spark, tmp_path, capsys):
 
 
 def test_embedded_default_in_a_fresh_folder(tmp_path):
-    """`rfm-spark run` with no options: generates the sample under ./data and runs (a new JVM,
-    as a user would start it)."""
+    """What `make run` does in a fresh folder, as a user would start it (a new JVM): `run`
+    alone refuses the missing ./data/raw (it never generates); `generate` writes the sample,
+    then `run` with no options builds the warehouse."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYSPARK_")}
-    proc = subprocess.run(
-        [sys.executable, "-m", "rfm_spark", "run"], cwd=tmp_path, env=env,
-        capture_output=True, text=True, timeout=900,
-    )
+
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "rfm_spark", *args], cwd=tmp_path,
+                              env=env, capture_output=True, text=True, timeout=900)
+
+    refused = cli("run")
+    assert refused.returncode == 2, refused.stderr[-3000:]
+    assert "data/raw does not exist" in refused.stderr
+    assert not (tmp_path / "data").exists()  # nothing written, not even the lock
+    assert cli("generate", "--out", "data/raw").returncode == 0
+    proc = cli("run")
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "Customers scored:" in proc.stdout
     assert (tmp_path / "data" / "raw" / "orders" / "delivery_0001.csv").exists()

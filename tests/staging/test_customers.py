@@ -4,7 +4,7 @@ from chispa import assert_df_equality
 
 from rfm_spark.staging import customers
 from rfm_spark.staging.cleansing import accepted_rows, quarantine_rows
-from tests.helpers import raw_frame
+from tests.helpers import BOUNDS, raw_frame
 
 COLUMNS = (*customers.REQUIRED, *customers.OPTIONAL)
 TS = ["yyyy-MM-dd HH:mm:ss", "yyyy-MM-dd'T'HH:mm:ssXXX"]
@@ -35,7 +35,7 @@ RAW = [
 
 def test_standardise_and_split(spark):
     raw = raw_frame(spark, COLUMNS, RAW)
-    validated = customers.standardise_customers(raw, TS, DATES, EMAIL)
+    validated = customers.standardise_customers(raw, TS, DATES, EMAIL, BOUNDS)
 
     expected_accepted = spark.createDataFrame(
         [
@@ -72,7 +72,7 @@ def test_standardise_and_split(spark):
 
 def test_latest_version_wins_whatever_the_file_order(spark):
     raw = raw_frame(spark, COLUMNS, RAW)
-    validated = customers.standardise_customers(raw, TS, DATES, EMAIL)
+    validated = customers.standardise_customers(raw, TS, DATES, EMAIL, BOUNDS)
     latest = customers.latest_customers(accepted_rows(validated))
     expected = spark.createDataFrame(
         [
@@ -90,6 +90,6 @@ def test_latest_version_wins_whatever_the_file_order(spark):
 
 def test_malformed_line_is_quarantined(spark):
     raw = raw_frame(spark, COLUMNS, [RAW[1]], malformed=True)
-    validated = customers.standardise_customers(raw, TS, DATES, EMAIL)
+    validated = customers.standardise_customers(raw, TS, DATES, EMAIL, BOUNDS)
     reasons = [r["_dq_reasons"] for r in quarantine_rows(validated, "r").collect()]
     assert reasons == [["malformed_row"]]

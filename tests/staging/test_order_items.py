@@ -4,7 +4,7 @@ from chispa import assert_df_equality
 
 from rfm_spark.staging import order_items, orders
 from rfm_spark.staging.cleansing import accepted_rows, quarantine_rows
-from tests.helpers import raw_frame
+from tests.helpers import BOUNDS, raw_frame
 
 ITEM_SCHEMA = ("order_id string, line_no int, product_id string, quantity int, "
                "unit_price decimal(18,2), discount decimal(18,2), line_amount decimal(18,2)")
@@ -79,7 +79,7 @@ def test_lines_follow_the_latest_version_of_their_order(spark):
         ("O4", "1", "P3", "1", "7.00", "0", items_file(2)),  # no order delivered: kept
     ])
     versions = orders.order_versions(accepted_rows(orders.standardise_orders(raw_orders, ts,
-                                                                             status)))
+                                                                             status, BOUNDS)))
     lines = order_items.lines_of_latest_orders(
         order_items.delivered_lines(accepted_rows(order_items.standardise_order_items(raw_items))),
         versions,

@@ -4,7 +4,7 @@ from chispa import assert_df_equality
 
 from rfm_spark.staging import orders
 from rfm_spark.staging.cleansing import accepted_rows, quarantine_rows
-from tests.helpers import raw_frame
+from tests.helpers import BOUNDS, raw_frame
 
 TS = ["yyyy-MM-dd HH:mm:ss", "yyyy-MM-dd"]
 STATUS_MAP = {
@@ -33,7 +33,7 @@ def test_standardise_orders(spark):
         ("O6", "", "2024-13-45", "lost", "2024-05-06 09:00:00"),
         ("", "C1", "", "", "oops"),
     ], source=D1)
-    validated = orders.standardise_orders(raw, TS, STATUS_MAP)
+    validated = orders.standardise_orders(raw, TS, STATUS_MAP, BOUNDS)
     expected = spark.createDataFrame(
         [
             ("O1", "C1", dt.datetime(2024, 5, 1, 10), dt.date(2024, 5, 1), "completed",
@@ -69,7 +69,7 @@ def test_latest_orders_greatest_updated_at(spark):
         ("O1", "C1", "2024-05-01", "pending", "2024-05-01 09:00:00",
          "file:/l/orders/delivery_0003.csv"),  # late, older
     ])
-    latest = orders.latest_orders(accepted_rows(orders.standardise_orders(raw, TS, STATUS_MAP)))
+    latest = orders.latest_orders(accepted_rows(orders.standardise_orders(raw, TS, STATUS_MAP, BOUNDS)))
     expected = spark.createDataFrame(
         [("O1", "C1", dt.datetime(2024, 5, 1), dt.date(2024, 5, 1), "completed",
           dt.datetime(2024, 5, 3, 10))],

@@ -5,7 +5,7 @@ from chispa import assert_df_equality
 
 from rfm_spark.staging import products
 from rfm_spark.staging.cleansing import accepted_rows, quarantine_rows
-from tests.helpers import raw_frame
+from tests.helpers import BOUNDS, raw_frame
 
 TS = ["yyyy-MM-dd HH:mm:ss"]
 
@@ -18,7 +18,7 @@ def test_standardise_and_latest_products(spark):
         ("P3", "Book", "Books", "abc", "2024-01-01 00:00:00"),
         ("", "Ghost", "Books", "1", ""),
     ])
-    validated = products.standardise_products(raw, TS)
+    validated = products.standardise_products(raw, TS, BOUNDS)
     expected = spark.createDataFrame(
         [("P1", "Phone X", "Electronics", Decimal("179.00"), dt.datetime(2024, 6, 1))],
         "product_id string, product_name string, category string, list_price decimal(18,2), "
