@@ -42,7 +42,10 @@ class TableRef:
         """The table in SQL: a quoted catalog name, or delta.`path`."""
         if self.catalog_name:
             return quote_name(self.catalog_name)
-        return "delta.`" + str(self.path).replace("`", "``") + "`"
+        path = str(self.path)
+        if ":" not in path.split("/", 1)[0] and not path.startswith("/"):
+            path = os.path.abspath(path)  # delta.`...` takes absolute paths only
+        return "delta.`" + path.replace("`", "``") + "`"
 
 
 @dataclass(frozen=True)
