@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
+from chispa import assert_df_equality
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from rfm_spark.staging.cleansing import TimeBounds
@@ -31,3 +34,45 @@ def raw_frame(
         (*r, source, malformed) if len(r) == len(columns) else (*r, malformed) for r in rows
     ]
     return spark.createDataFrame(full, schema)
+
+
+RAW_TABLES = ("customers", "products", "orders", "order_items")
+# Every table a run derives from the landing (the segment history depends on run dates).
+COMPARED = (
+    *(f"staging/{t}" for t in RAW_TABLES),
+    *(f"quarantine/{t}" for t in RAW_TABLES),
+    "staging/order_versions",
+    "staging/customer_versions",
+    "staging/product_versions",
+    "snapshots/customers_history",
+    "staging/order_item_versions",
+    "intermediate/customer_order_summary",
+    "intermediate/rfm_scores",
+    "marts/customer_segmentation",
+    "marts/top_customers",
+)
+
+
+def assert_same_tables(spark: SparkSession, left: Path, right: Path) -> None:
+    """Two warehouses hold the same rows in every compared table (run ids aside; source
+    files compared by table folder and file name, as the landings live apart)."""
+    for name in COMPARED:
+        a = spark.read.format("delta").load(str(left / name))
+        b = spark.read.format("delta").load(str(right / name))
+        if "_run_id" in a.columns:
+            a, b = a.drop("_run_id"), b.drop("_run_id")
+        if "_source_file" in a.columns:
+            a, b = (df.withColumn("_source_file", F.regexp_extract("_source_file",
+                                                                    r"([^/]+/[^/]+)$", 1))
+                    for df in (a, b))
+        assert_df_equality(a, b, ignore_row_order=True, ignore_column_order=True,
+                           ignore_nullable=True)
+
+
+def versions(spark: SparkSession, warehouse: Path) -> dict[str, int]:
+    """The latest Delta version of every compared table."""
+    out = {}
+    for name in COMPARED:
+        history = spark.sql(f"DESCRIBE HISTORY delta.`{warehouse / name}`")
+        out[name] = history.agg({"version": "max"}).first()[0]
+    return out

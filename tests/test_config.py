@@ -47,6 +47,29 @@ def test_shipped_configs_load():
         ({"sample": {"dirty_rate": 0.9}}, "sample.dirty_rate"),
         ({"sample": {"start": "2024-13-01"}}, "sample.start"),
         ({"rfm": {"behavioral_segments": [{"name": "X"}]}}, "rfm.behavioral_segments[0]"),
+        # a canonical name listed under another status would re-map every such order
+        ({"staging": {"status_map": {"completed": ["done"], "cancelled": ["completed"]}}},
+         "staging.status_map.cancelled"),
+        # Python accepts these patterns, Spark's Java engine does not
+        ({"staging": {"email_pattern": "^(?P<user>[a-z]+)@x$"}}, "staging.email_pattern"),
+        ({"staging": {"email_pattern": "^a{,3}$"}}, "staging.email_pattern"),
+        ({"staging": {"email_pattern": "^a{b$"}}, "staging.email_pattern"),
+        ({"top_customers": {"high_value_min_monetary": float("nan")}},
+         "top_customers.high_value_min_monetary"),
+        ({"rfm": {"behavioral_segments": [{"name": "X", "min_monetary": float("inf")}]}},
+         "rfm.behavioral_segments[0].min_monetary"),
+        ({"quality": {"tables": {"staging.orders": {"rules": [
+            {"type": "range", "column": "order_id", "min": float("-inf")}]}}}},
+         "quality.tables.staging.orders.rules[0].min"),
+        ({"warehouse": {"catalog_schema": "main.rfm`; DROP TABLE x; --"}},
+         "warehouse.catalog_schema"),
+        ({"warehouse": {"tables": {"marts.top_customers": "a.b`c"}}},
+         "warehouse.tables.marts.top_customers"),
+        ({"raw": {"tables": {"orders": {"format": "table", "path": "x;y"}}}},
+         "raw.tables.orders.path"),
+        ({"sample": {"generate_if_empty": True}}, "sample.generate_if_empty"),
+        ({"staging": {"earliest_date": "1990-13-01"}}, "staging.earliest_date"),
+        ({"staging": {"future_tolerance_days": -1}}, "staging.future_tolerance_days"),
     ],
 )
 def test_bad_config_names_the_key(tmp_path, overlay, key):
@@ -160,3 +183,23 @@ def test_thresholds_accept_numbers(tmp_path):
     overlay = _rules("staging.orders", {"type": "not_null", "column": "status", "error_if": 10})
     rule = load_settings(write_config(tmp_path, overlay)).quality.tables["staging.orders"].rules[0]
     assert rule.error_if == "10"
+
+
+def test_config_file_that_is_not_utf8_exits_2(tmp_path, capsys):
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes("# café\nas_of: latest_order\n".encode("latin-1"))
+    assert main(["run", "--config", str(path)]) == 2
+    assert "not UTF-8" in capsys.readouterr().err
+
+
+def test_key_given_twice_exits_2_naming_it(tmp_path, capsys):
+    write_config(tmp_path, {})
+    path = tmp_path / "twice.yaml"
+    path.write_text("inherits: base.yaml\nrfm:\n  ntile: 5\n  ntile: 4\n")
+    assert main(["run", "--config", str(path)]) == 2
+    assert "'ntile' is given twice (line 4)" in capsys.readouterr().err
+
+
+def test_removed_sample_key_says_what_to_do_instead(tmp_path):
+    with pytest.raises(ConfigError, match="rfm-spark generate --out DIR"):
+        load_settings(write_config(tmp_path, {"sample": {"generate_if_empty": True}}))

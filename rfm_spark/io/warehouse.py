@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
 from delta.tables import DeltaTable
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 
 from rfm_spark.config import WarehouseSettings
@@ -50,22 +50,20 @@ class TableRef:
 
 @dataclass(frozen=True)
 class Commit:
-    """What one write committed: the table's new version and the rows it wrote (rows Delta
-    only copied from rewritten files are not counted; for a MERGE, inserted + updated)."""
+    """What one write did: the table's version after it, and the rows it wrote. Rows are
+    counted as they flow into the write (an observation on the write job itself) for
+    overwrites, appends and replaceWhere, whose Delta metrics mix in rows only copied from
+    rewritten files and which commit nothing at all when there is nothing to change; for a
+    MERGE they are Delta's inserted + updated rows."""
 
     version: int | None
     rows: int
     metrics: dict[str, str] = field(default_factory=dict)
 
     @staticmethod
-    def of(version: int | None, operation: str, metrics: dict[str, str]) -> Commit:
-        def num(key: str) -> int:
-            return int(metrics.get(key) or 0)
-
-        if operation == "MERGE":
-            rows = num("numTargetRowsInserted") + num("numTargetRowsUpdated")
-        else:
-            rows = num("numOutputRows") - num("numCopiedRows")
+    def of_merge(version: int | None, metrics: dict[str, str]) -> Commit:
+        rows = sum(int(metrics.get(k) or 0)
+                   for k in ("numTargetRowsInserted", "numTargetRowsUpdated"))
         return Commit(version, rows, dict(metrics))
 
 
@@ -105,13 +103,13 @@ class Warehouse:
             return reader.table(quote_name(ref.catalog_name))
         return reader.load(ref.path)
 
-    def last_commit(self, name: str) -> Commit:
+    def last_commit(self, name: str) -> tuple[int | None, dict[str, str]]:
         """Version and operation metrics of the table's latest commit (one log read)."""
         row = (self.spark.sql(f"DESCRIBE HISTORY {self.ref(name).sql} LIMIT 1")
-               .select("version", "operation", "operationMetrics").first())
+               .select("version", "operationMetrics").first())
         if row is None:
-            return NO_COMMIT
-        return Commit.of(int(row["version"]), row["operation"], row["operationMetrics"] or {})
+            return None, {}
+        return int(row["version"]), dict(row["operationMetrics"] or {})
 
     def delta_table(self, name: str) -> DeltaTable:
         ref = self.ref(name)
@@ -216,7 +214,7 @@ class Warehouse:
         ref = self.ref(name)
         try:
             build(self.delta_table(name)).execute()
-            commit = self.commits[name] = self.last_commit(name)
+            commit = self.commits[name] = Commit.of_merge(*self.last_commit(name))
         except RfmError:
             raise
         except Exception as exc:
@@ -227,7 +225,9 @@ class Warehouse:
     def _write(self, df: DataFrame, name: str, mode: str, replace_where: str | None = None
                ) -> Commit:
         ref = self.ref(name)
-        writer = df.write.format("delta").mode(mode)
+        written = Observation()
+        observed = df.observe(written, F.count(F.lit(1)).alias("rows"))
+        writer = observed.write.format("delta").mode(mode)
         if not name.startswith(AUDIT):  # used when the write creates the table
             for key, value in self.settings.table_properties.items():
                 writer = writer.option(key, value)
@@ -243,7 +243,8 @@ class Warehouse:
                 writer.saveAsTable(quote_name(ref.catalog_name))
             else:
                 writer.save(ref.path)
-            commit = self.commits[name] = self.last_commit(name)
+            version, metrics = self.last_commit(name)
+            commit = self.commits[name] = Commit(version, int(written.get["rows"]), metrics)
         except Exception as exc:
             raise PipelineError(_short(exc), table=str(ref)) from exc
         _crash_point(name)

@@ -93,6 +93,7 @@ def latest_per_key(
 
 
 def delivery_name(source_file: str | Column = SOURCE_FILE) -> Column:
-    """A delivery is named by its file name (orders/d7.csv pairs with order_items/d7.csv)."""
+    """A delivery is named by its file name (orders/d7.csv pairs with order_items/d7.csv).
+    Paths are URIs with '/' separators; a backslash is part of a (Linux) file name."""
     col = F.col(source_file) if isinstance(source_file, str) else source_file
-    return F.regexp_extract(col, r"([^/\\]+)$", 1)
+    return F.regexp_extract(col, r"([^/]+)$", 1)

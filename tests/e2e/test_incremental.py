@@ -12,27 +12,15 @@ from pathlib import Path
 import pytest
 import yaml
 from chispa import assert_df_equality
-from pyspark.sql import functions as F
 
 from rfm_spark.cli import main
 from rfm_spark.io.lock import warehouse_lock
 from rfm_spark.sample import SampleSpec, generate_landing
+from tests.helpers import assert_same_tables, versions
 
 pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parents[2]
 TABLES = ("customers", "products", "orders", "order_items")
-COMPARED = (
-    *(f"staging/{t}" for t in TABLES),
-    *(f"quarantine/{t}" for t in TABLES),
-    "staging/order_versions",
-    "staging/customer_versions",
-    "snapshots/customers_history",
-    "staging/order_item_versions",
-    "intermediate/customer_order_summary",
-    "intermediate/rfm_scores",
-    "marts/customer_segmentation",
-    "marts/top_customers",
-)
 
 
 @pytest.fixture(scope="module")
@@ -66,28 +54,6 @@ def deliver(landing: Path, raw: Path, table: str, delivery: int) -> None:
 def run(config: str, raw: Path, warehouse: Path, *extra: str) -> int:
     return main(["run", "--config", config, "--raw-dir", str(raw), "--warehouse",
                  str(warehouse), *extra])
-
-
-def assert_same_tables(spark, left: Path, right: Path) -> None:
-    for name in COMPARED:
-        a = spark.read.format("delta").load(str(left / name))
-        b = spark.read.format("delta").load(str(right / name))
-        if "_run_id" in a.columns:
-            a, b = a.drop("_run_id"), b.drop("_run_id")
-        if "_source_file" in a.columns:  # the landings live in different folders
-            a, b = (df.withColumn("_source_file", F.regexp_extract("_source_file",
-                                                                    r"([^/]+/[^/]+)$", 1))
-                    for df in (a, b))
-        assert_df_equality(a, b, ignore_row_order=True, ignore_column_order=True,
-                           ignore_nullable=True)
-
-
-def versions(spark, warehouse: Path) -> dict[str, int]:
-    out = {}
-    for name in COMPARED:
-        history = spark.sql(f"DESCRIBE HISTORY delta.`{warehouse / name}`")
-        out[name] = history.agg({"version": "max"}).first()[0]
-    return out
 
 
 def test_one_delivery_per_run_equals_full_refresh(spark, landing, config, full_refresh,

@@ -69,7 +69,8 @@ def test_latest_orders_greatest_updated_at(spark):
         ("O1", "C1", "2024-05-01", "pending", "2024-05-01 09:00:00",
          "file:/l/orders/delivery_0003.csv"),  # late, older
     ])
-    latest = orders.latest_orders(accepted_rows(orders.standardise_orders(raw, TS, STATUS_MAP, BOUNDS)))
+    validated = orders.standardise_orders(raw, TS, STATUS_MAP, BOUNDS)
+    latest = orders.latest_orders(accepted_rows(validated))
     expected = spark.createDataFrame(
         [("O1", "C1", dt.datetime(2024, 5, 1), dt.date(2024, 5, 1), "completed",
           dt.datetime(2024, 5, 3, 10))],
