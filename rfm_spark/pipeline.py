@@ -17,7 +17,7 @@ from pyspark.sql import functions as F
 from rfm_spark.config import RAW_TABLES, Settings
 from rfm_spark.errors import ConfigError, RfmError, root_cause
 from rfm_spark.io import checkpoint
-from rfm_spark.io.landing import LandingFile, folder_exists, landing_files
+from rfm_spark.io.listing import LandingFile, folder_exists, landing_files
 from rfm_spark.io.lock import warehouse_lock
 from rfm_spark.io.warehouse import Warehouse
 from rfm_spark.models import build_models, is_up_to_date

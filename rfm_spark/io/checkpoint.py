@@ -21,7 +21,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from rfm_spark.errors import ConfigError
-from rfm_spark.io.landing import LandingFile
+from rfm_spark.io.listing import LandingFile
 from rfm_spark.io.warehouse import Warehouse
 
 TABLE = "audit.processed_files"

@@ -26,12 +26,8 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from rfm_spark.config import RAW_TABLES, Settings
-from rfm_spark.io.landing import (
-    LandingFile,
-    read_raw_table,
-    refuse_changed_while_read,
-    unreadable_file_error,
-)
+from rfm_spark.io.landing import read_raw_table, unreadable_file_error
+from rfm_spark.io.listing import LandingFile, refuse_changed_while_read
 from rfm_spark.io.warehouse import Commit, Warehouse
 from rfm_spark.logs import fmt_count, timed
 from rfm_spark.quality.checks import (

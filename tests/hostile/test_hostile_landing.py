@@ -15,7 +15,7 @@ from chispa import assert_df_equality
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from rfm_spark.io.landing import list_files
+from rfm_spark.io.listing import list_files
 from rfm_spark.staging import load as staging_load
 from rfm_spark.staging import products
 from tests.helpers import assert_same_tables
