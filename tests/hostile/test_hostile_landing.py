@@ -192,3 +192,14 @@ def test_colon_in_a_file_name_and_a_header_column_twice_exit_2(base_config, tmp_
     assert run(base_config, raw, tmp_path / "wh2") == 2
     err = capsys.readouterr().err
     assert "d3.csv" in err and "'status' appears twice" in err
+
+
+def test_line_past_the_parser_limit_refuses_the_file(base_config, tmp_path, capsys):
+    raw = tmp_path / "raw"
+    clean_delivery(raw)
+    write(raw / "products" / "d2.csv", HEADERS["products"],
+          ["P9,SECRET-ROW," + ",".join(["x"] * 1_000_001)])
+    assert run(base_config, raw, tmp_path / "wh") == 2
+    err = capsys.readouterr().err
+    assert "products/d2.csv (table products) cannot be parsed as CSV" in err
+    assert "SECRET-ROW" not in err
