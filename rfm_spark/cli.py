@@ -177,11 +177,10 @@ def _run(args: argparse.Namespace, debug: bool) -> int:
     from rfm_spark.summary import print_summary
 
     settings = load_settings(
-        args.config, overrides={"raw.dir": args.raw_dir, "warehouse.dir": args.warehouse}
+        args.config, overrides={"raw.dir": args.raw_dir, "warehouse.dir": args.warehouse,
+                                "spark.log_level": "INFO" if debug else None}
     )
     spark = get_spark(settings.spark)
-    if debug:
-        spark.sparkContext.setLogLevel("INFO")
     result = run_pipeline(spark, settings, RunOptions(as_of=args.as_of,
                                                       full_refresh=args.full_refresh,
                                                       rebuild_history=args.rebuild_history))

@@ -40,6 +40,8 @@ class SparkSettings:
     delta_from_maven: bool = True
     log_level: str = "WARN"
     conf: dict[str, str] = field(default_factory=dict)
+    # sc://host:port of a Spark Connect server (the SPARK_REMOTE environment variable wins)
+    remote: str | None = None
 
 
 @dataclass(frozen=True)

@@ -28,23 +28,5 @@ def timed():
     yield lambda: time.perf_counter() - start
 
 
-@contextmanager
-def count_jobs(spark, label: str):
-    """Yields a function giving how many Spark jobs ran inside the block ("?" when the
-    session has no SparkContext to ask, as under Spark Connect)."""
-    try:
-        sc = spark.sparkContext
-        group = f"rfm-{label}-{time.monotonic_ns()}"
-        sc.setJobGroup(group, label)
-    except Exception:  # noqa: BLE001 - Spark Connect: no job groups
-        yield lambda: "?"
-        return
-    try:
-        yield lambda: len(sc.statusTracker().getJobIdsForGroup(group))
-    finally:
-        sc.setLocalProperty("spark.jobGroup.id", None)
-        sc.setLocalProperty("spark.job.description", None)
-
-
 def fmt_count(n: int | None) -> str:
     return "-" if n is None else f"{n:,}"

@@ -127,7 +127,8 @@ def plan_batch(wh: Warehouse, available: Listing, full_refresh: bool,
 
 
 def run_pipeline(spark: SparkSession, settings: Settings, options: RunOptions) -> RunResult:
-    """The whole run. Always leaves a row in audit/pipeline_runs, even when it fails."""
+    """The whole run. Refusals (exit 2) come before anything is written; from then on the
+    run has a row in audit/pipeline_runs, `running` until it ends, even when it fails."""
     refuse_missing_landing(spark, settings)
     refuse_patterns_spark_rejects(spark, settings)
     wh = Warehouse(spark, settings.warehouse)

@@ -3,6 +3,8 @@
 - An active session (pytest, a notebook) is returned as it is.
 - Under spark-submit or on Databricks the platform owns the session: we call
   getOrCreate() and only fill in Delta settings the platform left unset.
+- With `SPARK_REMOTE` (pyspark's own convention) or `spark.remote` in the config, the
+  session is a Spark Connect client of that server (Delta must be on the server).
 - Locally we check Java, start Spark with the configured master and add Delta Lake,
   whose jars are resolved from Maven Central once and cached by Ivy (~/.ivy2*).
 
@@ -12,6 +14,7 @@ Nothing here runs at import time.
 from __future__ import annotations
 
 import importlib.metadata
+import logging
 import os
 import re
 import shutil
@@ -24,6 +27,7 @@ from pyspark.sql import SparkSession
 from rfm_spark.config import SparkSettings
 from rfm_spark.errors import EnvironmentProblem
 
+log = logging.getLogger("rfm_spark.session")
 MIN_JAVA = 17
 DELTA_SETTINGS = {
     "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
@@ -76,6 +80,9 @@ def get_spark(settings: SparkSettings) -> SparkSession:
     active = SparkSession.getActiveSession()
     if active is not None:
         return active
+    url = remote_url(settings)
+    if url and not on_databricks():
+        return _remote_session(settings, url)
     if on_databricks() or under_spark_submit():
         return _platform_session(settings)
     return _local_session(settings)
@@ -90,6 +97,28 @@ def _platform_session(settings: SparkSettings) -> SparkSession:
             if not platform_conf.contains(key):
                 builder = builder.config(key, value)
     return builder.getOrCreate()
+
+
+def remote_url(settings: SparkSettings) -> str | None:
+    return os.environ.get("SPARK_REMOTE") or settings.remote
+
+
+def _remote_session(settings: SparkSettings, url: str) -> SparkSession:
+    """A Spark Connect session. Only runtime SQL settings can be set from a client; a
+    server that refuses one (Databricks serverless allows a few) keeps its own value."""
+    try:
+        spark = SparkSession.builder.remote(url).getOrCreate()
+    except ImportError as exc:
+        raise EnvironmentProblem(f"Spark Connect needs pyspark's connect extras ({exc}); "
+                                 "install rfm_spark[connect]") from None
+    for key, value in settings.conf.items():
+        if key.startswith("spark.sql."):
+            try:
+                spark.conf.set(key, value)
+            except Exception as exc:  # noqa: BLE001 - the server decides what it allows
+                log.warning("Spark Connect server kept its own %s (%s)", key,
+                            str(exc).splitlines()[0][:200])
+    return spark
 
 
 def delta_ivy_dir() -> Path:
@@ -109,7 +138,10 @@ def _local_session(settings: SparkSettings) -> SparkSession:
     # Bind to loopback unless told otherwise: a laptop's changing address should not matter.
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     builder = SparkSession.builder.appName(settings.app_name).master(settings.master or "local[*]")
-    for key, value in {**DELTA_SETTINGS, "spark.ui.enabled": "false", **settings.conf}.items():
+    # spark.log.level: the log level from the start, without reaching for the SparkContext
+    defaults = {**DELTA_SETTINGS, "spark.ui.enabled": "false",
+                "spark.log.level": settings.log_level}
+    for key, value in {**defaults, **settings.conf}.items():
         builder = builder.config(key, value)
     if settings.delta_from_maven:
         ivy_dir = delta_ivy_dir()
@@ -122,6 +154,4 @@ def _local_session(settings: SparkSettings) -> SparkSession:
             builder = configure_spark_with_delta_pip(
                 builder.config("spark.jars.ivy", str(ivy_dir))
             )
-    spark = builder.getOrCreate()
-    spark.sparkContext.setLogLevel(settings.log_level)
-    return spark
+    return builder.getOrCreate()

@@ -53,10 +53,11 @@ COMPARED = (
 )
 
 
-def assert_same_tables(spark: SparkSession, left: Path, right: Path) -> None:
+def assert_same_tables(spark: SparkSession, left: Path, right: Path,
+                       extra: tuple[str, ...] = ()) -> None:
     """Two warehouses hold the same rows in every compared table (run ids aside; source
     files compared by table folder and file name, as the landings live apart)."""
-    for name in COMPARED:
+    for name in (*COMPARED, *extra):
         a = spark.read.format("delta").load(str(left / name))
         b = spark.read.format("delta").load(str(right / name))
         if "_run_id" in a.columns:

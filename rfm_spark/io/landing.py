@@ -9,7 +9,6 @@ column or a missing optional column are each read by name, never by position.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Sequence
 
 from pyspark.sql import Column, DataFrame, SparkSession
@@ -19,7 +18,9 @@ from pyspark.sql import types as T
 from rfm_spark.config import RawTable
 from rfm_spark.errors import ConfigError
 from rfm_spark.functions import map_values
-from rfm_spark.io.listing import LandingFile, landing_files
+from rfm_spark.io import classic_only
+from rfm_spark.io.classic_only import is_classic
+from rfm_spark.io.listing import LandingFile, glob_escaped, landing_files
 
 log = logging.getLogger(__name__)
 
@@ -29,19 +30,11 @@ CORRUPT = "_corrupt_record"
 def read_header(spark: SparkSession, file: LandingFile) -> list[str] | None:
     """Column names from a CSV file's first line (None for an empty file). A name given
     twice is a configuration error naming the file and the column."""
-    jvm = getattr(spark, "_jvm", None)
-    if jvm is None:
-        with open(file.path, encoding="utf-8-sig", errors="replace") as handle:
-            line = handle.readline()
+    if is_classic(spark):
+        line = classic_only.first_line(spark, file.path)
     else:
-        path = jvm.org.apache.hadoop.fs.Path(file.path)
-        fs = path.getFileSystem(spark._jsc.hadoopConfiguration())
-        stream = fs.open(path)
-        try:
-            reader = jvm.java.io.BufferedReader(jvm.java.io.InputStreamReader(stream, "UTF-8"))
-            line = reader.readLine()
-        finally:
-            stream.close()
+        first = spark.read.text(glob_escaped(file.path)).limit(1).collect()
+        line = first[0][0] if first else None
     if not line:
         return None
     line = line.lstrip("\ufeff").rstrip("\r\n")
@@ -191,11 +184,6 @@ def _read_csv_group(
         map_values(decoded_file_name(), by_name).alias("_source_file"),
         F.col(CORRUPT).isNotNull().alias("_malformed"),
     )
-
-
-def glob_escaped(path: str) -> str:
-    """A path Spark reads literally: Hadoop expands {} [] * ? and \\ as a glob pattern."""
-    return re.sub(r"([{}\[\]*?\\])", r"\\\1", path)
 
 
 def decoded_file_name() -> Column:

@@ -8,15 +8,19 @@ line naming them.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
-import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from pyspark.errors import AnalysisException
 from pyspark.sql import SparkSession
 
 from rfm_spark.config import RawTable
 from rfm_spark.errors import ConfigError, PipelineError
+from rfm_spark.io import classic_only
+from rfm_spark.io.classic_only import is_classic
 
 log = logging.getLogger("rfm_spark.io.landing")
 
@@ -48,43 +52,52 @@ def _is_delivery(name: str, is_file: bool, suffix: str, where: str) -> bool:
 
 
 def list_files(spark: SparkSession, directory: str, suffix: str = ".csv") -> list[LandingFile]:
-    """Deliveries directly under `directory`, sorted by name (see _is_delivery).
-
-    Uses Hadoop's FileSystem when the JVM is reachable (local, HDFS, S3, DBFS paths alike),
-    the local file system otherwise (Spark Connect; Databricks volumes are mounted).
-    """
-    jvm = getattr(spark, "_jvm", None)
-    if jvm is None:
-        if not os.path.isdir(directory):
-            return []
-        found = []
-        with os.scandir(directory) as entries:
-            for entry in entries:
-                if _is_delivery(entry.name, entry.is_file(), suffix, directory):
-                    stat = entry.stat()
-                    found.append(LandingFile(entry.path, entry.name, stat.st_size,
-                                             int(stat.st_mtime * 1000)))
-        return sorted(found, key=lambda f: f.name)
-    path = jvm.org.apache.hadoop.fs.Path(directory)
-    fs = path.getFileSystem(spark._jsc.hadoopConfiguration())
-    if not fs.exists(path):
-        return []
-    found = []
-    for status in fs.listStatus(path):
-        name = status.getPath().getName()
-        if _is_delivery(name, status.isFile(), suffix, directory):
-            found.append(LandingFile(status.getPath().toString(), name, int(status.getLen()),
-                                     int(status.getModificationTime())))
+    """Deliveries directly under `directory`, sorted by name (see _is_delivery)."""
+    entries = _entries(spark, directory)
+    found = [LandingFile(e.path, e.name, e.size, e.modified) for e in entries or []
+             if _is_delivery(e.name, e.is_file, suffix, directory)]
     return sorted(found, key=lambda f: f.name)
 
 
 def folder_exists(spark: SparkSession, directory: str) -> bool:
-    jvm = getattr(spark, "_jvm", None)
-    if jvm is None:
-        return os.path.isdir(directory)
-    path = jvm.org.apache.hadoop.fs.Path(directory)
-    fs = path.getFileSystem(spark._jsc.hadoopConfiguration())
-    return bool(fs.exists(path)) and bool(fs.getFileStatus(path).isDirectory())
+    if is_classic(spark):
+        return classic_only.is_folder(spark, directory)
+    return _entries(spark, directory) is not None
+
+
+def _entries(spark: SparkSession, directory: str) -> list[classic_only.Entry] | None:
+    """A folder's entries: Hadoop's FileSystem on a classic session; elsewhere Spark's
+    binaryFile source, selecting only path, length and modification time (no content is
+    read). Spark itself passes over `_` and `.` names there; files in subfolders are
+    reported as one skipped folder each."""
+    if is_classic(spark):
+        return classic_only.list_folder(spark, directory)
+    try:
+        rows = (spark.read.format("binaryFile").option("recursiveFileLookup", "true")
+                .load(glob_escaped(directory))
+                .select("path", "length", "modificationTime").collect())
+    except AnalysisException as exc:
+        if "PATH_NOT_FOUND" in str(exc):
+            return None
+        raise
+    prefix = directory.rstrip("/") + "/"
+    entries, folders = [], set()
+    for row in rows:
+        rest = row["path"].split(prefix.split(":", 1)[-1], 1)[-1]
+        if "/" in rest:
+            folders.add(rest.split("/", 1)[0])
+            continue
+        modified = row["modificationTime"]
+        entries.append(classic_only.Entry(row["path"], rest, True, int(row["length"]),
+                                          int(modified.replace(tzinfo=dt.UTC).timestamp()
+                                              * 1000)))
+    entries += [classic_only.Entry(prefix + f, f, False, 0, 0) for f in sorted(folders)]
+    return entries
+
+
+def glob_escaped(path: str) -> str:
+    """A path Spark reads literally: Hadoop expands {} [] * ? and \\ as a glob pattern."""
+    return re.sub(r"([{}\[\]*?\\])", r"\\\1", path)
 
 
 FILE_SUFFIX = {"csv": ".csv", "parquet": ".parquet", "json": ".json"}

@@ -9,11 +9,12 @@ reported with the table it was writing.
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-from delta.tables import DeltaTable
+from pyspark.errors import AnalysisException
 from pyspark.sql import DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 
@@ -91,7 +92,13 @@ class Warehouse:
         ref = self.ref(name)
         if ref.catalog_name:
             return self.spark.catalog.tableExists(quote_name(ref.catalog_name))
-        return DeltaTable.isDeltaTable(self.spark, ref.path)
+        try:  # SQL, not DeltaTable.isDeltaTable: the same call on classic and Spark Connect
+            self.spark.sql(f"DESCRIBE HISTORY {ref.sql} LIMIT 1")
+        except AnalysisException as exc:
+            if "DELTA_TABLE_ONLY_OPERATION" in str(exc) or "PATH_NOT_FOUND" in str(exc):
+                return False
+            raise
+        return True
 
     def read(self, name: str, version: int | None = None) -> DataFrame:
         """The table now, or at a Delta version (a run's published state)."""
@@ -110,12 +117,6 @@ class Warehouse:
         if row is None:
             return None, {}
         return int(row["version"]), dict(row["operationMetrics"] or {})
-
-    def delta_table(self, name: str) -> DeltaTable:
-        ref = self.ref(name)
-        if ref.catalog_name:
-            return DeltaTable.forName(self.spark, quote_name(ref.catalog_name))
-        return DeltaTable.forPath(self.spark, ref.path)
 
     # ----------------------------------------------------------------- writes
 
@@ -169,11 +170,10 @@ class Warehouse:
             update_when = f"{newer} AND {changed}"
         else:
             update_when = changed
-        return self._merge(name, lambda table: (
-            table.alias("t").merge(df.alias("s"), condition)
-            .whenMatchedUpdateAll(condition=update_when)
-            .whenNotMatchedInsertAll()
-        ))
+        return self._merge(name, df, f"""
+            ON {condition}
+            WHEN MATCHED AND {update_when} THEN UPDATE SET *
+            WHEN NOT MATCHED THEN INSERT *""")
 
     def merge_replace_groups(
         self,
@@ -202,23 +202,31 @@ class Warehouse:
         condition = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in row_keys)
         changed = " OR ".join(f"NOT (t.`{c}` <=> s.`{c}`)" for c in df.columns
                               if c not in row_keys) or "false"
-        values = {c: f"s.`{c}`" for c in df.columns}
-        return self._merge(name, lambda table: (
-            table.alias("t").merge(source.alias("s"), condition)
-            .whenMatchedDelete(condition="s._action = 'delete'")
-            .whenMatchedUpdate(condition=f"s._action = 'upsert' AND ({changed})", set=values)
-            .whenNotMatchedInsert(condition="s._action = 'upsert'", values=values)
-        ))
+        columns = ", ".join(f"`{c}`" for c in df.columns)
+        values = ", ".join(f"s.`{c}`" for c in df.columns)
+        assignments = ", ".join(f"`{c}` = s.`{c}`" for c in df.columns)
+        return self._merge(name, source, f"""
+            ON {condition}
+            WHEN MATCHED AND s._action = 'delete' THEN DELETE
+            WHEN MATCHED AND s._action = 'upsert' AND ({changed}) THEN UPDATE SET {assignments}
+            WHEN NOT MATCHED AND s._action = 'upsert' THEN INSERT ({columns}) VALUES ({values})""")
 
-    def _merge(self, name: str, build) -> Commit:
+    def _merge(self, name: str, source: DataFrame, clauses: str) -> Commit:
+        """One SQL MERGE INTO the table from `source` (aliased s; the target is t), through a
+        temporary view: the same statement on classic sessions, Spark Connect and
+        Databricks, without the Delta Python client."""
         ref = self.ref(name)
+        view = f"rfm_merge_source_{uuid.uuid4().hex}"
+        source.createOrReplaceTempView(view)
         try:
-            build(self.delta_table(name)).execute()
+            self.spark.sql(f"MERGE INTO {ref.sql} t USING {view} s {clauses}")
             commit = self.commits[name] = Commit.of_merge(*self.last_commit(name))
         except RfmError:
             raise
         except Exception as exc:
             raise PipelineError(_short(exc), table=str(ref)) from exc
+        finally:
+            self.spark.catalog.dropTempView(view)
         _crash_point(name)
         return commit
 

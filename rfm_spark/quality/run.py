@@ -9,8 +9,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pyspark.sql import DataFrame
 
 from rfm_spark.config import QualityRule, Settings
+from rfm_spark.io.classic_only import job_group
 from rfm_spark.io.warehouse import Warehouse
-from rfm_spark.logs import count_jobs, timed
+from rfm_spark.logs import timed
 from rfm_spark.quality.checks import (
     RESULTS_SCHEMA,
     RuleResult,
@@ -45,7 +46,7 @@ def run_checks(
                if table in settings.quality.tables]
 
     def check(table: str, df: DataFrame, spec) -> tuple[list[RuleResult], str, float]:
-        with timed() as elapsed, count_jobs(wh.spark, f"checks {table}") as jobs:
+        with timed() as elapsed, job_group(wh.spark, f"checks {table}") as jobs:
             found = check_table(df, table, spec, as_of=result.as_of, run_time=run_time,
                                 lookup=wh.read)
             return found, jobs(), elapsed()

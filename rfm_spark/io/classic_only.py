@@ -1,0 +1,81 @@
+"""The one place that reaches past the DataFrame / SQL API, for classic sessions only.
+
+Spark Connect (Databricks serverless, Unity Catalog standard access, Databricks Connect,
+`SPARK_REMOTE`) has no SparkContext and no JVM gateway; everything here has a portable
+twin that the callers use when `is_classic(spark)` is false:
+- Hadoop's FileSystem lists and opens landing files on any file system the cluster reads
+  (HDFS, S3, DBFS); elsewhere the local file system or Spark's `binaryFile` source is used.
+- Job groups count the Spark jobs of a step for the log; elsewhere the count is "?".
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from pyspark.sql import SparkSession
+
+
+def is_classic(spark: SparkSession) -> bool:
+    """A session with a JVM in this process (local, spark-submit, classic clusters)."""
+    return getattr(spark, "_jsc", None) is not None
+
+
+@dataclass(frozen=True)
+class Entry:
+    path: str
+    name: str
+    is_file: bool
+    size: int
+    modified: int  # milliseconds since the epoch
+
+
+def _fs(spark: SparkSession, path: str):
+    hadoop_path = spark._jvm.org.apache.hadoop.fs.Path(path)
+    return hadoop_path, hadoop_path.getFileSystem(spark._jsc.hadoopConfiguration())
+
+
+def list_folder(spark: SparkSession, directory: str) -> list[Entry] | None:
+    """The entries directly under `directory`, None when it does not exist."""
+    path, fs = _fs(spark, directory)
+    if not fs.exists(path):
+        return None
+    return [Entry(s.getPath().toString(), s.getPath().getName(), bool(s.isFile()),
+                  int(s.getLen()), int(s.getModificationTime()))
+            for s in fs.listStatus(path)]
+
+
+def is_folder(spark: SparkSession, directory: str) -> bool:
+    path, fs = _fs(spark, directory)
+    return bool(fs.exists(path)) and bool(fs.getFileStatus(path).isDirectory())
+
+
+def first_line(spark: SparkSession, file_path: str) -> str | None:
+    """The first line of a text file, decoded as UTF-8 (None for an empty file)."""
+    path, fs = _fs(spark, file_path)
+    jvm = spark._jvm
+    stream = fs.open(path)
+    try:
+        reader = jvm.java.io.BufferedReader(jvm.java.io.InputStreamReader(stream, "UTF-8"))
+        return reader.readLine()
+    finally:
+        stream.close()
+
+
+@contextmanager
+def job_group(spark: SparkSession, label: str) -> Iterator[Callable[[], int | str]]:
+    """Yields a function giving how many Spark jobs ran inside the block ("?" when the
+    session cannot say, as under Spark Connect)."""
+    if not is_classic(spark):
+        yield lambda: "?"
+        return
+    sc = spark.sparkContext
+    group = f"rfm-{label}-{time.monotonic_ns()}"
+    sc.setJobGroup(group, label)
+    try:
+        yield lambda: len(sc.statusTracker().getJobIdsForGroup(group))
+    finally:
+        sc.setLocalProperty("spark.jobGroup.id", None)
+        sc.setLocalProperty("spark.job.description", None)

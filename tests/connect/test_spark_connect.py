@@ -1,0 +1,110 @@
+"""The whole pipeline through a real Spark Connect server (as Databricks serverless and
+standard-access clusters run it) gives the tables of a classic local session."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pyspark
+import pytest
+import yaml
+
+from rfm_spark.cli import main
+from rfm_spark.sample import SampleSpec, generate_landing
+from rfm_spark.session import cached_delta_jars, delta_ivy_dir
+from tests.helpers import RAW_TABLES, assert_same_tables
+
+pytestmark = [pytest.mark.connect, pytest.mark.e2e]
+REPO = Path(__file__).resolve().parents[2]
+SERVER_CLASS = "org.apache.spark.sql.connect.service.SparkConnectServer"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def connect_server(spark, tmp_path_factory):
+    """pyspark's own Spark Connect server with Delta's jars (cached by the session fixture),
+    on 127.0.0.1; stopped at the end."""
+    jars = cached_delta_jars(delta_ivy_dir())
+    assert jars, "Delta jars are resolved by the session fixture"
+    port = free_port()
+    log_path = tmp_path_factory.mktemp("connect") / "server.log"
+    submit = Path(pyspark.__file__).parent / "bin" / "spark-submit"
+    settings = {
+        "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
+        "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
+        "spark.connect.grpc.binding.address": "127.0.0.1",
+        "spark.connect.grpc.binding.port": str(port),
+        "spark.ui.enabled": "false",
+        "spark.sql.shuffle.partitions": "2",
+        "spark.databricks.delta.snapshotPartitions": "1",
+        "spark.sql.session.timeZone": "UTC",
+    }
+    command = [str(submit), "--class", SERVER_CLASS, "--master", "local[2]",
+               "--jars", ",".join(jars)]
+    for key, value in settings.items():
+        command += ["--conf", f"{key}={value}"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYSPARK_")}
+    env["SPARK_LOCAL_IP"] = "127.0.0.1"
+    with open(log_path, "w") as log:
+        server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env,
+                                  start_new_session=True)
+    try:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            assert server.poll() is None, log_path.read_text()[-3000:]
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(1)
+        else:
+            pytest.fail("Spark Connect server did not start:\n" + log_path.read_text()[-3000:])
+        yield f"sc://127.0.0.1:{port}"
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+
+
+def deliver(landing: Path, raw: Path, deliveries: tuple[int, ...]) -> None:
+    for table in RAW_TABLES:
+        (raw / table).mkdir(parents=True, exist_ok=True)
+        for number in deliveries:
+            name = f"delivery_{number:04d}.csv"
+            shutil.copy2(landing / table / name, raw / table / name)
+
+
+def test_pipeline_through_spark_connect_equals_classic(spark, connect_server, tmp_path):
+    landing = tmp_path / "landing"
+    generate_landing(landing, SampleSpec(customers=120, orders=1200, seed=7, dirty_rate=0.05))
+    config = tmp_path / "test.yaml"
+    config.write_text(yaml.safe_dump({"inherits": str(REPO / "conf" / "base.yaml")}))
+    raw, via_connect, classic = tmp_path / "raw", tmp_path / "connect", tmp_path / "classic"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYSPARK_")}
+    env["SPARK_REMOTE"] = connect_server
+    for deliveries in ((1, 2), (3, 4)):  # a full build, then an incremental delivery
+        deliver(landing, raw, deliveries)
+        proc = subprocess.run(
+            [sys.executable, "-m", "rfm_spark", "run", "--config", str(config), "--raw-dir",
+             str(raw), "--warehouse", str(via_connect)],
+            env=env, capture_output=True, text=True, timeout=900)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        assert "Customers scored:" in proc.stdout
+        assert main(["run", "--config", str(config), "--raw-dir", str(raw), "--warehouse",
+                     str(classic)]) == 0
+    assert "incremental: customers 2 new file(s)" in proc.stderr
+    assert_same_tables(spark, classic, via_connect,
+                       extra=("snapshots/customer_segment_history", "marts/segment_migration"))
