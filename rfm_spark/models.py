@@ -14,7 +14,6 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 
-from pyspark import StorageLevel
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
@@ -25,6 +24,7 @@ from rfm_spark.io.warehouse import Warehouse
 from rfm_spark.logs import fmt_count, timed
 from rfm_spark.marts.customer_segmentation import customer_segmentation
 from rfm_spark.marts.top_customers import top_customers
+from rfm_spark.materialize import persisted
 from rfm_spark.quality.run import run_checks
 from rfm_spark.runs import RunResult
 from rfm_spark.staging.load import ORDER_VERSIONS
@@ -61,11 +61,10 @@ def build_models(wh: Warehouse, settings: Settings, result: RunResult, full_refr
     run_checks(wh, settings, result, {name: wh.read(name) for name in
                                       (SUMMARY, "intermediate.rfm_scores")})
 
-    segmentation = customer_segmentation(
+    with persisted(customer_segmentation(
         wh.read("intermediate.rfm_scores"), rfm.churn, rfm.behavioral_segments,
         rfm.behavioral_default, rfm.segments,
-    ).persist(StorageLevel.MEMORY_AND_DISK)
-    try:
+    )) as segmentation:
         marts = {
             "marts.customer_segmentation": segmentation,
             "marts.top_customers": top_customers(segmentation, top.n, top.activity,
@@ -74,8 +73,6 @@ def build_models(wh: Warehouse, settings: Settings, result: RunResult, full_refr
         run_checks(wh, settings, result, marts)  # raises before anything is published
         for name, df in marts.items():
             _write_model(wh, result, name, lambda df=df: df)
-    finally:
-        segmentation.unpersist()
 
 
 def _update_summary(wh: Warehouse, settings: Settings, as_of: dt.date, full_refresh: bool,
@@ -95,8 +92,7 @@ def _update_summary(wh: Warehouse, settings: Settings, as_of: dt.date, full_refr
         in_window = ((F.col("status") == counted) & (F.col("order_date") > F.lit(low))
                      & (F.col("order_date") <= F.lit(high)))
         customers = customers.unionByName(orders.where(in_window).select("customer_id"))
-    customers = customers.distinct().persist(StorageLevel.MEMORY_AND_DISK)
-    try:
+    with persisted(customers.distinct()) as customers:
         their_orders = orders.join(customers, "customer_id", "left_semi")
         their_items = items.join(their_orders.select("order_id"), "order_id", "left_semi")
         recomputed = customer_order_summary(their_orders, their_items, as_of, counted)
@@ -109,8 +105,6 @@ def _update_summary(wh: Warehouse, settings: Settings, as_of: dt.date, full_refr
         wh.overwrite(kept.unionByName(recomputed), SUMMARY)
         return (f"as_of moved from {previous}: {fmt_count(customers.count())} customer(s) "
                 "recomputed")
-    finally:
-        customers.unpersist()
 
 
 def _write_model(wh: Warehouse, result: RunResult, name: str,

@@ -15,7 +15,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from pyspark.sql import Column, DataFrame
+from pyspark.sql import Window as W
 from pyspark.sql import functions as F
+
+from rfm_spark.materialize import local_checkpoint
 
 _PID = "_rank_partition"
 _LOCAL = "_rank_local"
@@ -25,17 +28,21 @@ def global_rank(df: DataFrame, order_by: Sequence[Column], name: str) -> tuple[D
     """`df` with `name` = 1..N in `order_by` order (the keys must make the order total), and N.
 
     The sorted, numbered rows are materialised once (local checkpoint) so the partition
-    counts and the numbering come from the same partitioning.
+    counts and the numbering come from the same partitioning. A session without
+    checkpoints (Databricks serverless) numbers the rows with a window instead: exact,
+    through one task.
     """
-    numbered = (
+    numbered = local_checkpoint(
         df.repartitionByRange(*order_by)
         .sortWithinPartitions(*order_by)
         .withColumn(_PID, F.spark_partition_id())
         # monotonically_increasing_id = partition id << 33 | position in the partition
         .withColumn(_LOCAL, F.monotonically_increasing_id() - F.shiftleft(
             F.col(_PID).cast("long"), 33))
-        .localCheckpoint(eager=True)
     )
+    if numbered is None:  # no checkpoints on this session: the window (one task) is exact
+        ranked = df.withColumn(name, F.row_number().over(W.orderBy(*order_by)).cast("long"))
+        return ranked, df.count()
     counts = sorted(
         (r[_PID], r["n"]) for r in numbered.groupBy(_PID).agg(F.count(F.lit(1)).alias("n"))
         .collect()

@@ -10,6 +10,7 @@ from pyspark.sql import functions as F
 
 from rfm_spark.functions import days_between, ntile_score
 from rfm_spark.intermediate.ntile import global_rank, with_ntile
+from rfm_spark.materialize import local_checkpoint
 
 MONEY = "decimal(18,2)"
 COLUMNS = ("customer_id", "as_of_date", "first_order_date", "last_order_date", "recency_days",
@@ -53,7 +54,7 @@ def score(base: DataFrame, ntile: int) -> DataFrame:
     order = _orders()
     # Each ranking pass samples its input and then shuffles it: materialise the input once
     # so the summary behind it (a join and two aggregations) is not computed twice.
-    base = base.localCheckpoint(eager=True)
+    base = local_checkpoint(base) or base
     scored = (
         base.transform(with_ntile, ntile, order["r_score"], "r_score")
         .transform(with_ntile, ntile, order["f_score"], "f_score")

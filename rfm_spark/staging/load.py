@@ -21,7 +21,6 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -30,6 +29,7 @@ from rfm_spark.io.landing import read_raw_table, unreadable_file_error
 from rfm_spark.io.listing import LandingFile, refuse_changed_while_read
 from rfm_spark.io.warehouse import Commit, Warehouse
 from rfm_spark.logs import fmt_count, timed
+from rfm_spark.materialize import persisted
 from rfm_spark.quality.checks import (
     RuleResult,
     quarantine_counts,
@@ -162,9 +162,8 @@ def _stage_table(spark: SparkSession, wh: Warehouse, settings: Settings, result:
         raw = read_raw_table(spark, table, source, required, optional,
                              files=files, schema_drift=settings.raw.schema_drift)
         standardise = _standardisers(settings, result.started_at)[table]
-        checked = (standardise(raw).transform(with_quarantine_rules, rules)
-                   .persist(StorageLevel.MEMORY_AND_DISK))
-        try:
+        # released before the line sets are chosen: memory they will need
+        with persisted(standardise(raw).transform(with_quarantine_rules, rules)) as checked:
             totals = _read_totals(checked, rules, table, files)
             refuse_changed_while_read(spark, source, files, table)
             read = int(totals["read"])
@@ -176,8 +175,6 @@ def _stage_table(spark: SparkSession, wh: Warehouse, settings: Settings, result:
                 _upsert_latest(wh, table, accepted, batch.full_refresh)
             log_name, versions_of = VERSION_LOGS[table]
             logged = _write_owned(wh, versions_of(accepted), log_name, batch, table).rows
-        finally:
-            checked.unpersist()  # before the line sets are chosen: memory they will need
         if table == "order_items":
             touched = _load_order_lines(wh, batch)
         counts = _counts(wh, table, read, quarantined, logged, len(files))

@@ -4,6 +4,7 @@ from decimal import Decimal as D
 
 import pytest
 from chispa import assert_df_equality
+from pyspark.sql import functions as F
 
 from rfm_spark.intermediate.rfm_scores import rfm_base, rfm_scores, score, score_with_windows
 from tests.rfm_fixtures import AS_OF, SCORES_SCHEMA, SUMMARY, SUMMARY_SCHEMA, scores_rows
@@ -66,3 +67,21 @@ def test_distributed_scores_equal_the_window_reference(spark, n_customers, seed)
     base = rfm_base(spark.createDataFrame(rows, SUMMARY_SCHEMA), AS_OF).repartition(4)
     assert_df_equality(score(base, 5), score_with_windows(base, 5), ignore_row_order=True,
                        ignore_nullable=True)
+
+
+def test_ranks_without_checkpoints_equal_the_distributed_ones(spark, monkeypatch):
+    """Where a session refuses local checkpoints (Databricks serverless), ranks come from a
+    window: the same numbers."""
+    from rfm_spark.intermediate import ntile
+
+    df = spark.createDataFrame([(f"C{i:02d}", i % 4) for i in range(23)], "id string, v int")
+    order = [F.col("v").desc(), F.col("id").asc()]
+    distributed, n = ntile.global_rank(df, order, "rank")
+
+    def refused(_df):
+        return None
+
+    monkeypatch.setattr(ntile, "local_checkpoint", refused)
+    windowed, m = ntile.global_rank(df, order, "rank")
+    assert n == m == 23
+    assert_df_equality(windowed, distributed, ignore_row_order=True, ignore_nullable=True)
