@@ -110,6 +110,12 @@ def main(argv: list[str] | None = None) -> int:
             log.exception("failed")
         print(f"rfm-spark: {exc}", file=sys.stderr)
         return exc.exit_code
+    except ModuleNotFoundError as exc:
+        missing = (exc.name or "").split(".")[0]
+        hint = ("pip install 'rfm_spark[spark]' (Databricks brings its own PySpark and Delta)"
+                if missing in ("pyspark", "delta") else "reinstall rfm_spark")
+        print(f"rfm-spark: {exc.name} is not installed: {hint}", file=sys.stderr)
+        return 3
     except KeyboardInterrupt:
         print("rfm-spark: interrupted", file=sys.stderr)
         return 3
