@@ -73,16 +73,14 @@ INCREMENTAL_STATE = (*(f"staging.{t}" for t in RAW_TABLES), CUSTOMER_VERSIONS,
 def refuse_missing_landing(spark: SparkSession, settings: Settings) -> None:
     """Exit 2 before anything is written when the landing folder does not exist: a typo
     must not look like an empty delivery (nor ever be filled with a sample)."""
-    folders = {settings.raw.dir: "--raw-dir / raw.dir"}
+    folders: dict[str, str] = {}
     for table in RAW_TABLES:
         spec = settings.raw.tables.get(table)
-        if spec and spec.path and spec.format in FILE_FORMATS:
+        if spec is None or not spec.path:  # the default layout: raw.dir/<table>
+            folders[settings.raw.dir] = "--raw-dir / raw.dir"
+        elif spec.format in FILE_FORMATS:
             folders[spec.path] = f"raw.tables.{table}.path"
-    uses_default = any(not (settings.raw.tables.get(t) and settings.raw.tables[t].path)
-                       for t in RAW_TABLES)
     for folder, key in folders.items():
-        if key.startswith("--raw-dir") and not uses_default:
-            continue
         if not folder_exists(spark, folder):
             raise ConfigError(f"{key}: the raw landing {folder} does not exist (create it, or "
                               "generate a sample with `rfm-spark generate --out DIR`)")
