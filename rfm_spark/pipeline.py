@@ -205,7 +205,10 @@ def check_warehouse(spark: SparkSession, settings: Settings, as_of: dt.date | No
                           "(run `rfm-spark run` first)")
     result = RunResult(run_id=new_run_id(), as_of=resolve_as_of(wh, settings, as_of))
     result.as_of = result.as_of or dt.datetime.now(dt.UTC).date()
-    versions = published_versions(wh)
+    # Derived tables as the latest succeeded run published them (never a mix of two runs);
+    # staging as it is now: a run that failed its checks staged the rows to diagnose.
+    versions = {t: v for t, v in published_versions(wh).items()
+                if not t.startswith("staging.")}
     present = {t: read_published(wh, t, versions) for t in settings.quality.tables
                if wh.exists(t)}
     for table in sorted(set(settings.quality.tables) - set(present)):
