@@ -8,8 +8,8 @@ line naming them.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -80,19 +80,32 @@ def _entries(spark: SparkSession, directory: str) -> list[classic_only.Entry] | 
         if "PATH_NOT_FOUND" in str(exc):
             return None
         raise
-    prefix = directory.rstrip("/") + "/"
+    folder = _path_part(directory)
     entries, folders = [], set()
     for row in rows:
-        rest = row["path"].split(prefix.split(":", 1)[-1], 1)[-1]
-        if "/" in rest:
-            folders.add(rest.split("/", 1)[0])
+        parent, _, name = _path_part(row["path"]).rpartition("/")
+        if parent != folder:
+            folders.add(_path_part(row["path"])[len(folder) + 1:].split("/", 1)[0])
             continue
-        modified = row["modificationTime"]
-        entries.append(classic_only.Entry(row["path"], rest, True, int(row["length"]),
-                                          int(modified.replace(tzinfo=dt.UTC).timestamp()
-                                              * 1000)))
-    entries += [classic_only.Entry(prefix + f, f, False, 0, 0) for f in sorted(folders)]
+        modified = round(row["modificationTime"].timestamp() * 1000)  # naive local time
+        entries.append(classic_only.Entry(row["path"], name, True, int(row["length"]),
+                                          modified))
+    base = directory.rstrip("/")
+    entries += [classic_only.Entry(f"{base}/{f}", f, False, 0, 0) for f in sorted(folders)]
     return entries
+
+
+def _path_part(location: str) -> str:
+    """The path of a location without its scheme and authority, absolute, no trailing '/'
+    (`file:/a/b`, `file:///a/b`, `/a/b` and, from /a, `./b` are all /a/b)."""
+    path = location
+    if "://" in path:
+        path = "/" + path.split("://", 1)[1].split("/", 1)[-1]
+    elif re.match(r"^[A-Za-z][\w+.-]*:", path):
+        path = path.split(":", 1)[1]
+    if not path.startswith("/"):
+        path = os.path.abspath(path)
+    return "/" + path.strip("/")
 
 
 def glob_escaped(path: str) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import shutil
 from decimal import Decimal
 
@@ -203,3 +204,18 @@ def test_line_past_the_parser_limit_refuses_the_file(base_config, tmp_path, caps
     err = capsys.readouterr().err
     assert "products/d2.csv (table products) cannot be parsed as CSV" in err
     assert "SECRET-ROW" not in err
+
+
+def test_listing_without_a_jvm_equals_the_hadoop_listing(spark, landing, monkeypatch):
+    """Spark Connect sessions list the landing through the binaryFile source: the same
+    deliveries, sizes and modification times as Hadoop's FileSystem gives."""
+    from rfm_spark.io import listing
+
+    folder = str(landing / "orders")
+    hadoop = listing.list_files(spark, folder)
+    monkeypatch.setattr(listing, "is_classic", lambda _spark: False)
+    assert listing.list_files(spark, folder) == hadoop
+    relative = os.path.relpath(folder)
+    assert [f.name for f in listing.list_files(spark, relative)] == [f.name for f in hadoop]
+    assert listing.folder_exists(spark, folder)
+    assert not listing.folder_exists(spark, folder + "-typo")
