@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from pyspark.errors import AnalysisException
@@ -59,13 +59,12 @@ class Commit:
 
     version: int | None
     rows: int
-    metrics: dict[str, str] = field(default_factory=dict)
 
     @staticmethod
     def of_merge(version: int | None, metrics: dict[str, str]) -> Commit:
         rows = sum(int(metrics.get(k) or 0)
                    for k in ("numTargetRowsInserted", "numTargetRowsUpdated"))
-        return Commit(version, rows, dict(metrics))
+        return Commit(version, rows)
 
 
 NO_COMMIT = Commit(None, 0)
@@ -251,8 +250,8 @@ class Warehouse:
                 writer.saveAsTable(quote_name(ref.catalog_name))
             else:
                 writer.save(ref.path)
-            version, metrics = self.last_commit(name)
-            commit = self.commits[name] = Commit(version, int(written.get["rows"]), metrics)
+            version, _ = self.last_commit(name)
+            commit = self.commits[name] = Commit(version, int(written.get["rows"]))
         except Exception as exc:
             raise PipelineError(_short(exc), table=str(ref)) from exc
         _crash_point(name)
