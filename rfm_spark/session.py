@@ -21,7 +21,6 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from pyspark import SparkConf
 from pyspark.sql import SparkSession
 
 from rfm_spark.config import SparkSettings
@@ -89,10 +88,14 @@ def get_spark(settings: SparkSettings) -> SparkSession:
 
 
 def _platform_session(settings: SparkSettings) -> SparkSession:
-    """Take the platform's session; add Delta settings only where the platform set none."""
-    platform_conf = SparkConf()
+    """Take the platform's session; add Delta settings only where the platform set none
+    (spark-submit). Databricks' session is taken as it is: serverless speaks only Spark
+    Connect, where a SparkConf has nothing to read."""
     builder = SparkSession.builder.appName(settings.app_name)
     if not on_databricks():
+        from pyspark import SparkConf  # classic spark-submit: the launcher's settings
+
+        platform_conf = SparkConf()
         for key, value in DELTA_SETTINGS.items():
             if not platform_conf.contains(key):
                 builder = builder.config(key, value)
