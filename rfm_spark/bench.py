@@ -27,14 +27,19 @@ from pathlib import Path
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from rfm_spark.config import load_settings
+from rfm_spark import registry
 from rfm_spark.intermediate.customer_order_summary import customer_order_summary
 from rfm_spark.intermediate.rfm_scores import rfm_scores
 from rfm_spark.io.warehouse import Warehouse
 from rfm_spark.logs import setup_logging
-from rfm_spark.pipeline import RunOptions, run_pipeline
+from rfm_spark.registry import load_settings
+from rfm_spark.runner.pipeline import RunOptions, run_pipeline
 from rfm_spark.sample import SampleSpec, generate_landing
 from rfm_spark.session import get_spark
+
+ORDERS = registry.table("staging.orders").name
+ORDER_ITEMS = registry.table("staging.order_items").name
+RFM_SCORES = registry.table("intermediate.rfm_scores").name
 
 EXTRA = "delivery_9001.csv"
 
@@ -148,8 +153,8 @@ FROM scored
 def rfm_side_by_side(spark: SparkSession, wh: Warehouse, settings, work: Path) -> list[Row]:
     import duckdb
 
-    as_of = wh.read("intermediate.rfm_scores").select("as_of_date").first()[0]
-    orders, items = wh.read("staging.orders"), wh.read("staging.order_items")
+    as_of = wh.read(RFM_SCORES).select("as_of_date").first()[0]
+    orders, items = wh.read(ORDERS), wh.read(ORDER_ITEMS)
     n_orders = orders.count()
     start = time.perf_counter()
     summary = customer_order_summary(orders, items, as_of, settings.rfm.counted_status)

@@ -128,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from rfm_spark.config import load_settings
+    from rfm_spark.registry import load_settings
     from rfm_spark.sample import SampleSpec, generate_landing
 
     defaults = load_settings(args.config).sample
@@ -150,8 +150,8 @@ def _generate(args: argparse.Namespace) -> int:
 
 
 def _dq(args: argparse.Namespace) -> int:
-    from rfm_spark.config import load_settings
-    from rfm_spark.pipeline import check_warehouse
+    from rfm_spark.registry import load_settings
+    from rfm_spark.runner.pipeline import check_warehouse
     from rfm_spark.session import get_spark
     from rfm_spark.summary import render_checks
 
@@ -163,8 +163,8 @@ def _dq(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from rfm_spark.config import load_settings
     from rfm_spark.io.warehouse import Warehouse
+    from rfm_spark.registry import load_settings
     from rfm_spark.report import write_report
     from rfm_spark.session import get_spark
 
@@ -177,8 +177,8 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace, debug: bool) -> int:
-    from rfm_spark.config import load_settings
-    from rfm_spark.pipeline import RunOptions, run_pipeline
+    from rfm_spark.registry import load_settings
+    from rfm_spark.runner.pipeline import RunOptions, run_pipeline
     from rfm_spark.session import get_spark
     from rfm_spark.summary import print_summary
 

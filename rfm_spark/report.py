@@ -18,10 +18,15 @@ from pathlib import Path
 
 from pyspark.sql import functions as F
 
+from rfm_spark import registry
 from rfm_spark.config import Settings
 from rfm_spark.intermediate.ntile import global_rank
 from rfm_spark.io.warehouse import Warehouse
-from rfm_spark.runs import published_versions, read_published
+from rfm_spark.runner.runs import published_versions, read_published
+
+CUSTOMER_SEGMENTATION = registry.table("marts.customer_segmentation").name
+SEGMENT_MIGRATION = registry.table("marts.segment_migration").name
+TOP_CUSTOMERS = registry.table("marts.top_customers").name
 
 log = logging.getLogger("rfm_spark.report")
 WINBACK_LIMIT = 200
@@ -58,11 +63,11 @@ def collect(wh: Warehouse, settings: Settings) -> ReportData:
     def read(name: str):
         return read_published(wh, name, versions)
 
-    seg = read("marts.customer_segmentation")
+    seg = read(CUSTOMER_SEGMENTATION)
     head = seg.agg(F.count(F.lit(1)).alias("n"), F.sum("monetary").alias("revenue"),
                    F.max("as_of_date").alias("as_of")).first()
     n, revenue = int(head["n"]), float(head["revenue"] or 0)
-    top = [r.asDict() for r in read("marts.top_customers").orderBy("top_rank").collect()]
+    top = [r.asDict() for r in read(TOP_CUSTOMERS).orderBy("top_rank").collect()]
     top_share = sum(r["revenue_share"] or 0 for r in top)
     churn = {r["churn_status"]: int(r["count"]) for r in seg.groupBy("churn_status").count()
              .collect()}
@@ -86,8 +91,8 @@ def collect(wh: Warehouse, settings: Settings) -> ReportData:
         .limit(WINBACK_LIMIT).collect())]
     data = ReportData(head["as_of"], n, revenue, top_share, len(top), churn, segments, grid,
                       churn_by_behaviour, concentration, top, winback)
-    if wh.exists("marts.segment_migration"):
-        moves = read("marts.segment_migration").collect()
+    if wh.exists(SEGMENT_MIGRATION):
+        moves = read(SEGMENT_MIGRATION).collect()
         if moves:
             data.migration = [(r["from_segment"], r["to_segment"], int(r["customers"]))
                               for r in moves]
@@ -262,7 +267,7 @@ a.csv {{ display: inline-block; margin: 8px 0; }}
 
 
 def write_report(wh: Warehouse, settings: Settings, out: Path) -> Path:
-    if not wh.exists("marts.customer_segmentation"):
+    if not wh.exists(CUSTOMER_SEGMENTATION):
         from rfm_spark.errors import ConfigError
 
         raise ConfigError(f"--warehouse: no marts in {settings.warehouse.dir} "

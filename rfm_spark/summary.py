@@ -8,10 +8,14 @@ from __future__ import annotations
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
+from rfm_spark import registry
 from rfm_spark.config import Settings
 from rfm_spark.io.warehouse import Warehouse
 from rfm_spark.quality.checks import RuleResult, render_failures
-from rfm_spark.runs import RunResult
+from rfm_spark.runner.runs import RunResult
+
+CUSTOMER_SEGMENTATION = registry.table("marts.customer_segmentation").name
+TOP_CUSTOMERS = registry.table("marts.top_customers").name
 
 
 def render_checks(results: list[RuleResult]) -> str:
@@ -45,10 +49,10 @@ def render_summary(spark: SparkSession, settings: Settings, result: RunResult) -
                      + ", ".join(result.missing_files[:5])
                      + (" ..." if len(result.missing_files) > 5 else ""))
     lines += ["", render_checks(result.dq_results)]
-    if "marts.customer_segmentation" not in result.rows_written:
+    if CUSTOMER_SEGMENTATION not in result.rows_written:
         return "\n".join(lines)
-    seg = wh.read("marts.customer_segmentation")
-    scored = result.rows_written["marts.customer_segmentation"]
+    seg = wh.read(CUSTOMER_SEGMENTATION)
+    scored = result.rows_written[CUSTOMER_SEGMENTATION]
     lines += ["", f"Customers scored: {scored:,}"]
     if scored == 0:
         lines.append("No completed orders on or before as_of: nothing to segment.")
@@ -58,7 +62,7 @@ def render_summary(spark: SparkSession, settings: Settings, result: RunResult) -
                           ("RFM segment", "rfm_segment")):
         lines.append(f"{title}:")
         lines += [f"  {name:<22} {count:>8,}" for name, count in _counts(seg, column)]
-    top = (wh.read("marts.top_customers").orderBy("top_rank").limit(5).collect())
+    top = (wh.read(TOP_CUSTOMERS).orderBy("top_rank").limit(5).collect())
     lines.append(f"Top {len(top)} customers (of {settings.top_customers.n} in "
                  "marts.top_customers):")
     lines.append(f"  {'#':>2} {'customer':<10} {'monetary':>12} {'share':>7} {'orders':>6} "

@@ -6,8 +6,9 @@ import pytest
 import yaml
 
 from rfm_spark.cli import main
-from rfm_spark.config import SegmentCell, load_settings, validate_segment_grid
+from rfm_spark.config import SegmentCell, validate_segment_grid
 from rfm_spark.errors import ConfigError
+from rfm_spark.registry import load_settings
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -19,7 +19,7 @@ from pyspark.sql import DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 
 from rfm_spark.config import WarehouseSettings
-from rfm_spark.config_guards import quote_name
+from rfm_spark.config.guards import quote_name
 from rfm_spark.errors import PipelineError, RfmError, root_cause
 from rfm_spark.functions import content_hash_sql
 
@@ -226,7 +226,6 @@ class Warehouse:
             raise PipelineError(_short(exc), table=str(ref)) from exc
         finally:
             self.spark.catalog.dropTempView(view)
-        _crash_point(name)
         return commit
 
     def _write(self, df: DataFrame, name: str, mode: str, replace_where: str | None = None
@@ -254,20 +253,12 @@ class Warehouse:
             commit = self.commits[name] = Commit(version, int(written.get["rows"]))
         except Exception as exc:
             raise PipelineError(_short(exc), table=str(ref)) from exc
-        _crash_point(name)
         return commit
 
     def _ensure_schema(self, catalog_name: str) -> None:
         parts = catalog_name.split(".")
         if len(parts) >= 2:
             self.spark.sql(f"CREATE SCHEMA IF NOT EXISTS {quote_name('.'.join(parts[:-1]))}")
-
-
-def _crash_point(name: str) -> None:
-    """Test hook: RFM_SPARK_CRASH_AFTER=<table> kills the process right after that table's
-    write commits, as a power cut would, to prove the next run recovers."""
-    if os.environ.get("RFM_SPARK_CRASH_AFTER") == name:
-        os._exit(70)
 
 
 def _short(exc: Exception) -> str:

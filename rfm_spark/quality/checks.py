@@ -15,12 +15,11 @@ from dataclasses import dataclass, field
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import Window as W
 from pyspark.sql import functions as F
-from pyspark.sql import types as T
 
 from rfm_spark.config import QualityRule, QualityTable
+from rfm_spark.config.quality import ROW_RULES, parse_threshold
 from rfm_spark.errors import DataQualityError
 from rfm_spark.functions import reasons
-from rfm_spark.quality.rules import ROW_RULES, parse_threshold
 from rfm_spark.staging.cleansing import REASONS
 
 
@@ -41,20 +40,6 @@ class RuleResult:
         return self.status == "pass"
 
 
-RESULTS_SCHEMA = T.StructType([
-    T.StructField("run_id", T.StringType(), False),
-    T.StructField("table", T.StringType()),
-    T.StructField("rule", T.StringType()),
-    T.StructField("column", T.StringType()),
-    T.StructField("severity", T.StringType()),
-    T.StructField("status", T.StringType()),
-    T.StructField("failed_rows", T.LongType()),
-    T.StructField("total_rows", T.LongType()),
-    T.StructField("passed", T.BooleanType()),
-    T.StructField("failing_keys_sample", T.ArrayType(T.StringType())),
-    T.StructField("detail", T.StringType()),
-    T.StructField("checked_at", T.TimestampType()),
-])
 
 
 def row_rule_failure(rule: QualityRule) -> Column:

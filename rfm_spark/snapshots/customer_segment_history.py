@@ -20,6 +20,7 @@ from rfm_spark.functions import content_hash
 KEY = "customer_id"
 TRACKED = ("rfm_score", "rfm_segment", "churn_status", "behavioral_segment")
 COLUMNS = (KEY, *TRACKED, "valid_from", "valid_to", "is_current", "row_hash")
+MIGRATION_COLUMNS = ("from_as_of", "to_as_of", "from_segment", "to_segment", "customers")
 
 
 def empty_history(snapshot: DataFrame) -> DataFrame:

@@ -67,6 +67,9 @@ def standardise_order_items(raw: DataFrame) -> DataFrame:
     )
 
 
+VERSION_COLUMNS = (*COLUMNS, "_delivery", "_source_file")
+
+
 def delivered_lines(accepted: DataFrame) -> DataFrame:
     """Accepted order lines with the delivery they came in (the order-lines log)."""
     return accepted.select(*COLUMNS, delivery_name().alias("_delivery"), "_source_file")

@@ -7,7 +7,7 @@ from pathlib import Path
 import yaml
 
 from rfm_spark.cli import build_parser
-from rfm_spark.config import load_settings
+from rfm_spark.registry import load_settings
 
 REPO = Path(__file__).resolve().parents[2]
 

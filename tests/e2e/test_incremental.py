@@ -106,10 +106,11 @@ def test_killed_run_is_repaired_by_the_next(spark, landing, config, full_refresh
             deliver(landing, raw, table, delivery)
     # killed right after staging.orders commits: later tables and the checkpoint unwritten
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYSPARK_")}
-    env["RFM_SPARK_CRASH_AFTER"] = "staging.orders"
     proc = subprocess.run(
-        [sys.executable, "-m", "rfm_spark", "run", "--config", config, "--raw-dir", str(raw),
-         "--warehouse", str(warehouse)], env=env, capture_output=True, text=True, timeout=900)
+        [sys.executable, "-m", "tests.crash_run", "staging.orders", "run", "--config", config,
+         "--raw-dir", str(raw),
+         "--warehouse", str(warehouse)], env=env, capture_output=True, text=True, timeout=900,
+        cwd=Path(__file__).resolve().parents[2])
     assert proc.returncode == 70, proc.stderr[-2000:]
     assert run(config, raw, warehouse) == 0
     assert_same_tables(spark, full_refresh, warehouse)

@@ -13,11 +13,11 @@ import yaml
 from chispa import assert_df_equality
 from pyspark.sql import functions as F
 
-from rfm_spark import pipeline
-from rfm_spark.config import load_settings
 from rfm_spark.io.warehouse import Warehouse
+from rfm_spark.registry import load_settings
 from rfm_spark.report import collect
-from rfm_spark.staging import load as staging_load
+from rfm_spark.runner import pipeline
+from rfm_spark.runner import staging as staging_runner
 from tests.helpers import assert_same_tables
 from tests.hostile.conftest import run
 from tests.hostile.landings import HEADERS, clean_delivery, write
@@ -82,7 +82,7 @@ def test_file_growing_while_read_is_not_staged_nor_marked(spark, base_config, cl
                                                           monkeypatch, capsys):
     raw, warehouse = clean_built
     second_delivery(raw)
-    reader = staging_load.read_raw_table
+    reader = staging_runner.read_raw_table
 
     def read_while_written(spark_, table, *args, **kwargs):
         frame = reader(spark_, table, *args, **kwargs)
@@ -91,7 +91,7 @@ def test_file_growing_while_read_is_not_staged_nor_marked(spark, base_config, cl
                 handle.write("O7,C2,2024-03-12 10:00:00,completed,2024-03-12 10:00:00\n")
         return frame
 
-    monkeypatch.setattr(staging_load, "read_raw_table", read_while_written)
+    monkeypatch.setattr(staging_runner, "read_raw_table", read_while_written)
     assert run(base_config, raw, warehouse) == 3
     assert "orders/d2.csv changed while this run read it" in capsys.readouterr().err
     processed = read(spark, warehouse, "audit/processed_files").select("file_name", "table")
@@ -111,7 +111,7 @@ def test_killed_full_refresh_is_finished_by_the_next_run(spark, base_config, cle
     def killed(*_args, **_kwargs):  # the process dies after staging: nothing more recorded
         raise SystemExit(137)
 
-    monkeypatch.setattr(pipeline, "build_models", killed)
+    monkeypatch.setattr(pipeline, "build_derived", killed)
     monkeypatch.setattr(pipeline, "record_run", lambda *a, **k: None)
     with pytest.raises(SystemExit):
         run(base_config, raw, warehouse, "--full-refresh")

@@ -5,6 +5,7 @@ never aborted by one row, and one delivery per run equals the full refresh."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import os
@@ -16,8 +17,8 @@ from chispa import assert_df_equality
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from rfm_spark import registry
 from rfm_spark.io.listing import list_files
-from rfm_spark.staging import load as staging_load
 from rfm_spark.staging import products
 from tests.helpers import assert_same_tables
 from tests.hostile.conftest import run
@@ -169,11 +170,12 @@ def test_reconciliation_fails_when_rows_go_missing(spark, base_config, tmp_path,
     clean_delivery(raw)
     write(raw / "products" / "d1.csv", HEADERS["products"], [
         "P1,Pen,Office,2.50,2024-01-01 00:00:00", "P3,Cup,Home,4.00,2024-01-01 00:00:00"])
-    lossy = dict(staging_load.VERSION_LOGS)
-    lossy["products"] = (staging_load.PRODUCT_VERSIONS,
-                         lambda accepted: products.product_versions(accepted)
-                         .where(F.col("product_id") != "P3"))
-    monkeypatch.setattr(staging_load, "VERSION_LOGS", lossy)
+    def lossy(accepted, ctx):
+        return products.product_versions(accepted).where(F.col("product_id") != "P3")
+
+    monkeypatch.setattr(registry, "MODELS", tuple(
+        dataclasses.replace(m, build=lossy) if m.name == "staging.product_versions" else m
+        for m in registry.MODELS))
     assert run(base_config, raw, tmp_path / "wh") == 1
     assert "reconciles failed on staging.products: 1 of 2" in capsys.readouterr().err
     failed = (read(spark, tmp_path / "wh", "audit/dq_results")

@@ -5,9 +5,9 @@ import datetime as dt
 
 from chispa import assert_df_equality
 
+from rfm_spark.audit_schemas import QUALITY_RESULTS as RESULTS_SCHEMA
 from rfm_spark.config import QualityRule, QualityTable
 from rfm_spark.quality.checks import (
-    RESULTS_SCHEMA,
     check_table,
     results_rows,
     with_quarantine_rules,

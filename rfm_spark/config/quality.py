@@ -14,32 +14,16 @@ Default: any failing row.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-from rfm_spark.config import QualityRule, QualitySettings
+from rfm_spark.config.schema import QualityRule, QualitySettings
 from rfm_spark.errors import ConfigError
-from rfm_spark.intermediate import customer_order_summary, rfm_scores
-from rfm_spark.marts import customer_segmentation, top_customers
-from rfm_spark.snapshots import customer_segment_history, customers_history
-from rfm_spark.staging import customers, order_items, orders, products
 
 ROW_RULES = ("not_null", "accepted_values", "range", "regex")
 SET_RULES = ("unique", "relationships", "row_count", "freshness", "scd2")
 SEVERITIES = ("warn", "quarantine", "error")
 
-# Every table a rule may name, with its columns: the output contract of each model.
-TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
-    "staging.customers": customers.COLUMNS,
-    "staging.products": products.COLUMNS,
-    "staging.orders": orders.COLUMNS,
-    "staging.order_items": order_items.COLUMNS,
-    "intermediate.customer_order_summary": customer_order_summary.COLUMNS,
-    "intermediate.rfm_scores": rfm_scores.COLUMNS,
-    "marts.customer_segmentation": customer_segmentation.COLUMNS,
-    "marts.top_customers": top_customers.COLUMNS,
-    "snapshots.customers_history": customers_history.history_columns(customers.TRACKABLE),
-    "snapshots.customer_segment_history": customer_segment_history.COLUMNS,
-}
 REQUIRED_ARGS = {
     "not_null": ("column",),
     "unique": ("columns",),
@@ -81,27 +65,30 @@ def parse_threshold(text: str | None, key: str) -> Threshold:
     return Threshold(inclusive=op == ">=", value=float(number), percent=bool(percent))
 
 
-def validate_quality(quality: QualitySettings) -> None:
-    """Unknown tables, rule types, columns and severities are configuration errors (exit 2)."""
+def validate_quality(quality: QualitySettings, tables: Mapping[str, tuple[str, ...]]) -> None:
+    """Unknown tables, rule types, columns and severities are configuration errors (exit 2).
+    `tables`: the tables rules may name, with their columns (the registry's)."""
     for table, spec in quality.tables.items():
         base = f"quality.tables.{table}"
-        if table not in TABLE_COLUMNS:
+        if table not in tables:
             raise ConfigError(f"unknown config key '{base}' (tables with rules: "
-                              f"{', '.join(TABLE_COLUMNS)})")
-        columns = TABLE_COLUMNS[table]
+                              f"{', '.join(tables)})")
+        columns = tables[table]
         for column in spec.key:
             if column not in columns:
                 raise ConfigError(f"config key '{base}.key': {table} has no column {column!r}")
         names: set[str] = set()
         for i, rule in enumerate(spec.rules):
-            _validate_rule(rule, table, columns, f"{base}.rules[{i}]")
+            _validate_rule(rule, table, tables, f"{base}.rules[{i}]")
             if rule.rule_name in names:
                 raise ConfigError(f"config key '{base}.rules[{i}]': a second rule named "
                                   f"{rule.rule_name!r}; give one a `name`")
             names.add(rule.rule_name)
 
 
-def _validate_rule(rule: QualityRule, table: str, columns: tuple[str, ...], key: str) -> None:
+def _validate_rule(rule: QualityRule, table: str, tables: Mapping[str, tuple[str, ...]],
+                   key: str) -> None:
+    columns = tables[table]
     if rule.type not in REQUIRED_ARGS:
         raise ConfigError(f"config key '{key}.type': unknown rule type {rule.type!r} (known: "
                           f"{', '.join(REQUIRED_ARGS)})")
@@ -127,9 +114,9 @@ def _validate_rule(rule: QualityRule, table: str, columns: tuple[str, ...], key:
             raise ConfigError(f"config key '{key}.type': scd2 needs a history table; {table} "
                               f"has no column {needed[0]!r}")
     if rule.type == "relationships":
-        if rule.to not in TABLE_COLUMNS:
+        if rule.to not in tables:
             raise ConfigError(f"config key '{key}.to': unknown table {rule.to!r}")
-        if rule.field not in TABLE_COLUMNS[rule.to]:
+        if rule.field not in tables[rule.to]:
             raise ConfigError(f"config key '{key}.field': {rule.to} has no column "
                               f"{rule.field!r}")
     if rule.type == "regex":

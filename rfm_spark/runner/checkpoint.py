@@ -18,22 +18,15 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 
 from pyspark.sql import functions as F
-from pyspark.sql import types as T
 
+from rfm_spark import registry
+from rfm_spark.audit_schemas import PROCESSED_FILES
 from rfm_spark.errors import ConfigError
 from rfm_spark.io.listing import LandingFile
 from rfm_spark.io.warehouse import Warehouse
+from rfm_spark.runner.writes import write
 
-TABLE = "audit.processed_files"
-SCHEMA = T.StructType([
-    T.StructField("table", T.StringType(), False),
-    T.StructField("path", T.StringType(), False),
-    T.StructField("file_name", T.StringType()),
-    T.StructField("size", T.LongType()),
-    T.StructField("modified", T.LongType()),
-    T.StructField("run_id", T.StringType()),
-    T.StructField("processed_at", T.TimestampType()),
-])
+TABLE = registry.table("audit.processed_files")
 
 
 Processed = dict[str, dict[str, LandingFile]]
@@ -41,9 +34,9 @@ Processed = dict[str, dict[str, LandingFile]]
 
 def processed_files(wh: Warehouse) -> Processed:
     """{raw table: {path: the file as it was when processed}} (one row per delivery)."""
-    if not wh.exists(TABLE):
+    if not wh.exists(TABLE.name):
         return {}
-    df = wh.read(TABLE)
+    df = wh.read(TABLE.name)
     modified = F.col("modified") if "modified" in df.columns else F.lit(None)
     found: Processed = {}
     for row in df.select("table", "path", "file_name", "size",
@@ -108,9 +101,9 @@ def record(
     rows = [(table, f.path, f.name, f.size, f.modified, run_id, now)
             for table, table_files in files.items() if table in trackable
             for f in table_files]
-    df = wh.spark.createDataFrame(rows, SCHEMA)
+    df = wh.spark.createDataFrame(rows, PROCESSED_FILES)
     if replace_all:
-        wh.overwrite(df, TABLE)
+        wh.overwrite(df, TABLE.name)
     elif rows:
-        # replaceWhere on the run's own paths: a re-listed path is not listed twice
-        wh.replace_where(df, TABLE, "path", [r[1] for r in rows])
+        # the run's own paths replaced: a re-listed path is not listed twice
+        write(wh, TABLE, df, values=[r[1] for r in rows])

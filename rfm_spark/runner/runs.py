@@ -16,10 +16,12 @@ from dataclasses import dataclass, field
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql import types as T
 
+from rfm_spark import registry
+from rfm_spark.audit_schemas import PIPELINE_RUNS
 from rfm_spark.io.warehouse import Warehouse
 from rfm_spark.quality.checks import RuleResult
+from rfm_spark.runner.writes import write
 
 
 @dataclass
@@ -54,33 +56,19 @@ class RunResult:
     started_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     finished_at: dt.datetime | None = None
 
+    def fold(self, rows_written: dict[str, int], counts: list[TableCounts] | None = None
+             ) -> None:
+        """Add what a layer returned (rows each table received, staging counts)."""
+        self.rows_written.update(rows_written)
+        self.staging += counts or []
+
 
 def new_run_id() -> str:
     now = dt.datetime.now(dt.UTC)
     return f"{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
 
 
-PIPELINE_RUNS_SCHEMA = T.StructType([
-    T.StructField("run_id", T.StringType(), False),
-    T.StructField("as_of_date", T.DateType()),
-    T.StructField("started_at", T.TimestampType()),
-    T.StructField("finished_at", T.TimestampType()),
-    T.StructField("status", T.StringType()),
-    T.StructField("message", T.StringType()),
-    T.StructField("full_refresh", T.BooleanType()),
-    T.StructField("table_counts", T.ArrayType(T.StructType([
-        T.StructField("table", T.StringType()),
-        T.StructField("files_read", T.LongType()),
-        T.StructField("rows_read", T.LongType()),
-        T.StructField("rows_quarantined", T.LongType()),
-        T.StructField("rows_accepted", T.LongType()),
-        T.StructField("keys_in_staging", T.LongType()),
-    ]))),
-    T.StructField("rows_written", T.MapType(T.StringType(), T.LongType())),
-    T.StructField("table_versions", T.MapType(T.StringType(), T.LongType())),
-    T.StructField("missing_files", T.ArrayType(T.StringType())),
-])
-TABLE = "audit.pipeline_runs"
+TABLE = registry.table("audit.pipeline_runs")
 log = logging.getLogger("rfm_spark.runs")
 
 
@@ -102,7 +90,7 @@ def _row(result: RunResult) -> tuple:
 
 
 def _runs(wh: Warehouse) -> DataFrame | None:
-    return wh.read(TABLE) if wh.exists(TABLE) else None
+    return wh.read(TABLE.name) if wh.exists(TABLE.name) else None
 
 
 def open_run(spark: SparkSession, wh: Warehouse, result: RunResult) -> None:
@@ -116,9 +104,8 @@ def open_run(spark: SparkSession, wh: Warehouse, result: RunResult) -> None:
                     row["run_id"])
         values = row.asDict()
         values.update(status="abandoned", message="the process ended before the run finished")
-        rows.append(tuple(values.get(f.name) for f in PIPELINE_RUNS_SCHEMA.fields))
-    wh.replace_where(spark.createDataFrame(rows, PIPELINE_RUNS_SCHEMA), TABLE, "run_id",
-                     [r[0] for r in rows])
+        rows.append(tuple(values.get(f.name) for f in PIPELINE_RUNS.fields))
+    write(wh, TABLE, spark.createDataFrame(rows, PIPELINE_RUNS), values=[r[0] for r in rows])
 
 
 def interrupted_full_refresh(wh: Warehouse) -> str | None:
@@ -149,5 +136,14 @@ def read_published(wh: Warehouse, name: str, versions: dict[str, int]) -> DataFr
 
 def record_run(spark: SparkSession, wh: Warehouse, result: RunResult) -> None:
     """Replace this run's `running` row with its outcome."""
-    df = spark.createDataFrame([_row(result)], PIPELINE_RUNS_SCHEMA)
-    wh.replace_where(df, TABLE, "run_id", [result.run_id])
+    df = spark.createDataFrame([_row(result)], PIPELINE_RUNS)
+    write(wh, TABLE, df, values=[result.run_id])
+
+
+def previous_as_of(wh: Warehouse, as_of: dt.date) -> dt.date | None:
+    """The latest as_of of a succeeded run before this as_of (None on the first one)."""
+    runs = _runs(wh)
+    if runs is None:
+        return None
+    return (runs.where((F.col("status") == "succeeded") & (F.col("as_of_date") < F.lit(as_of)))
+            .agg(F.max("as_of_date")).first()[0])

@@ -1,9 +1,11 @@
-"""One run of the pipeline: raw -> staging (+ quarantine, checks) -> intermediate -> marts.
+"""One run of the pipeline: raw -> staging (+ quarantine, checks) -> intermediate -> marts
+-> snapshots, as declared in rfm_spark/registry.py.
 
-Each layer's transforms live in rfm_spark.staging / intermediate / marts; this module
-decides what the run reads (new deliveries, or all of them), calls the layers in order and
-records the run in audit/pipeline_runs whatever the outcome. The run's files are listed in
-the checkpoint only once its marts are published.
+This module decides what the run reads (new deliveries, or all of them), runs the layers in
+order, folds what each returns into the run's record and writes that record to
+audit/pipeline_runs whatever the outcome, with every data-quality result of the run in one
+append to audit/dq_results. The run's files are listed in the checkpoint only once its
+tables are published.
 """
 
 from __future__ import annotations
@@ -14,35 +16,31 @@ import logging
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from rfm_spark.config import RAW_TABLES, Settings
+from rfm_spark import registry
+from rfm_spark.config import Settings
 from rfm_spark.errors import ConfigError, RfmError, root_cause
-from rfm_spark.io import checkpoint
 from rfm_spark.io.listing import LandingFile, folder_exists, landing_files
 from rfm_spark.io.lock import warehouse_lock
 from rfm_spark.io.warehouse import Warehouse
-from rfm_spark.models import build_models, is_up_to_date
-from rfm_spark.quality.run import run_checks
-from rfm_spark.runs import (
+from rfm_spark.model import BuildContext
+from rfm_spark.runner import checkpoint
+from rfm_spark.runner.checks import Gate
+from rfm_spark.runner.models import Plan, build_derived, is_up_to_date, latest_segment_as_of
+from rfm_spark.runner.runs import (
     RunOptions,
     RunResult,
     interrupted_full_refresh,
     new_run_id,
     open_run,
+    previous_as_of,
     published_versions,
     read_published,
     record_run,
 )
-from rfm_spark.snapshots.load import load_snapshots, refuse_going_back
-from rfm_spark.staging.load import (
-    CUSTOMER_VERSIONS,
-    ORDER_LINES,
-    ORDER_VERSIONS,
-    PRODUCT_VERSIONS,
-    Batch,
-    load_staging,
-)
+from rfm_spark.runner.staging import Batch, stage
 
 log = logging.getLogger("rfm_spark.pipeline")
+STAGED_ORDERS = registry.table("staging.orders").name
 FILE_FORMATS = ("csv", "parquet", "json")
 
 __all__ = ["RunOptions", "RunResult", "check_warehouse", "run_pipeline"]
@@ -57,7 +55,7 @@ def resolve_as_of(wh: Warehouse, settings: Settings, requested: dt.date | None) 
     if settings.as_of != "latest_order":
         return dt.date.fromisoformat(settings.as_of)
     return (
-        wh.read("staging.orders")
+        wh.read(STAGED_ORDERS)
         .where(F.col("status") == settings.rfm.counted_status)
         .agg(F.max("order_date").alias("latest"))
         .first()["latest"]
@@ -66,15 +64,14 @@ def resolve_as_of(wh: Warehouse, settings: Settings, requested: dt.date | None) 
 
 Listing = dict[str, list[LandingFile]]
 # Tables an incremental run extends but cannot rebuild: staging and its version logs.
-INCREMENTAL_STATE = (*(f"staging.{t}" for t in RAW_TABLES), CUSTOMER_VERSIONS,
-                     PRODUCT_VERSIONS, ORDER_VERSIONS, ORDER_LINES)
+INCREMENTAL_STATE = tuple(m.name for m in registry.layer("staging"))
 
 
 def refuse_missing_landing(spark: SparkSession, settings: Settings) -> None:
     """Exit 2 before anything is written when the landing folder does not exist: a typo
     must not look like an empty delivery (nor ever be filled with a sample)."""
     folders: dict[str, str] = {}
-    for table in RAW_TABLES:
+    for table in registry.RAW_TABLES:
         spec = settings.raw.tables.get(table)
         if spec is None or not spec.path:  # the default layout: raw.dir/<table>
             folders[settings.raw.dir] = "--raw-dir / raw.dir"
@@ -97,7 +94,7 @@ def refuse_patterns_spark_rejects(spark: SparkSession, settings: Settings) -> No
 
 def list_landing(spark: SparkSession, settings: Settings) -> Listing:
     """Every delivery of every raw table (listed once per run)."""
-    return {t: landing_files(spark, settings.raw_table(t)) for t in RAW_TABLES}
+    return {t: landing_files(spark, settings.raw_table(t)) for t in registry.RAW_TABLES}
 
 
 def plan_batch(wh: Warehouse, available: Listing, full_refresh: bool,
@@ -142,8 +139,9 @@ def run_pipeline(spark: SparkSession, settings: Settings, options: RunOptions) -
                            options.full_refresh or interrupted is not None, result)
         result.full_refresh = batch.full_refresh
         open_run(spark, wh, result)
+        gate = Gate(wh, settings, result.as_of)
         try:
-            _run(spark, wh, settings, options, result, batch)
+            _run(spark, wh, settings, options, result, batch, gate)
             result.table_versions = {
                 **published_versions(wh),
                 **{name: c.version for name, c in wh.commits.items()
@@ -158,6 +156,11 @@ def run_pipeline(spark: SparkSession, settings: Settings, options: RunOptions) -
             raise
         finally:
             result.finished_at = dt.datetime.now(dt.UTC)
+            result.dq_results = gate.results
+            try:
+                gate.store(result.run_id)
+            except Exception:
+                log.exception("could not store the data-quality results in audit.dq_results")
             try:
                 record_run(spark, wh, result)
             except Exception:
@@ -166,7 +169,7 @@ def run_pipeline(spark: SparkSession, settings: Settings, options: RunOptions) -
 
 
 def _run(spark: SparkSession, wh: Warehouse, settings: Settings, options: RunOptions,
-         result: RunResult, batch: Batch) -> None:
+         result: RunResult, batch: Batch, gate: Gate) -> None:
     if batch.full_refresh:
         log.info("full refresh: reading all %d raw file(s)",
                  sum(len(f) for f in batch.files.values()))
@@ -175,32 +178,48 @@ def _run(spark: SparkSession, wh: Warehouse, settings: Settings, options: RunOpt
     else:
         log.info("incremental: %s", ", ".join(f"{t} {len(f)} new file(s)"
                                                for t, f in batch.files.items()))
-    staged = load_staging(spark, wh, settings, result, batch)
+    staging_ctx = BuildContext(as_of=None, rules=settings, run_time=result.started_at)
+    staged = stage(spark, wh, settings, batch, staging_ctx, result.run_id)
+    result.fold(staged.rows_written, staged.counts)
     result.as_of = resolve_as_of(wh, settings, options.as_of)
     if result.as_of is None:
         log.warning("no completed orders in staging: the marts are written empty")
         result.as_of = dt.datetime.now(dt.UTC).date()
+    gate.as_of = result.as_of
     log.info("as_of %s", result.as_of.isoformat())
     refuse_going_back(wh, result.as_of, options.rebuild_history)
-    run_checks(wh, settings, result,
-               {f"staging.{t}": wh.read(f"staging.{t}") for t in RAW_TABLES},
-               carried=staged.moved)
+    gate.check({m.name: wh.read(m.name) for m in registry.layer("staging") if m.checkable},
+               carried=staged.results)
     up_to_date = (batch.is_empty and not batch.full_refresh and not options.rebuild_history
                   and is_up_to_date(wh, result.as_of))
     if up_to_date:
         log.info("intermediate, marts and snapshots are up to date at as_of %s: nothing to "
                  "rebuild", result.as_of)
     else:
-        build_models(wh, settings, result, batch.full_refresh, staged.touched_orders)
-        load_snapshots(wh, settings, result, batch, options.rebuild_history)
-    trackable = [t for t in RAW_TABLES if settings.raw_table(t).format in FILE_FORMATS]
+        ctx = BuildContext(as_of=result.as_of, rules=settings, run_time=result.started_at,
+                           previous_as_of=previous_as_of(wh, result.as_of))
+        plan = Plan(batch.full_refresh, staged.touched_orders,
+                    tuple(batch.paths("customers")), options.rebuild_history)
+        result.fold(build_derived(wh, gate, ctx, plan))
+    trackable = [t for t in registry.RAW_TABLES
+                 if settings.raw_table(t).format in FILE_FORMATS]
     checkpoint.record(wh, batch.files, result.run_id, batch.full_refresh, trackable)
+
+
+def refuse_going_back(wh: Warehouse, as_of: dt.date, rebuild_history: bool) -> None:
+    """The segment history only moves forward, unless it is rebuilt."""
+    latest = latest_segment_as_of(wh)
+    if latest is not None and as_of < latest and not rebuild_history:
+        raise ConfigError(
+            f"--as-of: {as_of} is before the latest segment history date {latest}; history "
+            "only moves forward. Use --rebuild-history to replay it up to this as_of"
+        )
 
 
 def check_warehouse(spark: SparkSession, settings: Settings, as_of: dt.date | None) -> RunResult:
     """`rfm-spark dq`: run every configured rule on the tables as they are, rebuild nothing."""
     wh = Warehouse(spark, settings.warehouse)
-    if not wh.exists("staging.orders"):
+    if not wh.exists(STAGED_ORDERS):
         raise ConfigError(f"--warehouse: no pipeline tables in {settings.warehouse.dir} "
                           "(run `rfm-spark run` first)")
     result = RunResult(run_id=new_run_id(), as_of=resolve_as_of(wh, settings, as_of))
@@ -214,6 +233,11 @@ def check_warehouse(spark: SparkSession, settings: Settings, as_of: dt.date | No
     for table in sorted(set(settings.quality.tables) - set(present)):
         log.warning("checks %s: table not found, skipped", table)
     log.info("checks %s: %d table(s) at as_of %s", result.run_id, len(present), result.as_of)
-    run_checks(wh, settings, result, present)
+    gate = Gate(wh, settings, result.as_of)
+    try:
+        gate.check(present)
+    finally:
+        result.dq_results = gate.results
+        gate.store(result.run_id)
     result.status = "succeeded"
     return result

@@ -1,0 +1,54 @@
+"""Schemas of the audit tables the runner writes (declared in rfm_spark/registry.py)."""
+
+from __future__ import annotations
+
+from pyspark.sql import types as T
+
+# audit.pipeline_runs: one row per run
+PIPELINE_RUNS = T.StructType([
+    T.StructField("run_id", T.StringType(), False),
+    T.StructField("as_of_date", T.DateType()),
+    T.StructField("started_at", T.TimestampType()),
+    T.StructField("finished_at", T.TimestampType()),
+    T.StructField("status", T.StringType()),
+    T.StructField("message", T.StringType()),
+    T.StructField("full_refresh", T.BooleanType()),
+    T.StructField("table_counts", T.ArrayType(T.StructType([
+        T.StructField("table", T.StringType()),
+        T.StructField("files_read", T.LongType()),
+        T.StructField("rows_read", T.LongType()),
+        T.StructField("rows_quarantined", T.LongType()),
+        T.StructField("rows_accepted", T.LongType()),
+        T.StructField("keys_in_staging", T.LongType()),
+    ]))),
+    T.StructField("rows_written", T.MapType(T.StringType(), T.LongType())),
+    T.StructField("table_versions", T.MapType(T.StringType(), T.LongType())),
+    T.StructField("missing_files", T.ArrayType(T.StringType())),
+])
+
+# audit.processed_files: the checkpoint, one row per raw file read
+PROCESSED_FILES = T.StructType([
+    T.StructField("table", T.StringType(), False),
+    T.StructField("path", T.StringType(), False),
+    T.StructField("file_name", T.StringType()),
+    T.StructField("size", T.LongType()),
+    T.StructField("modified", T.LongType()),
+    T.StructField("run_id", T.StringType()),
+    T.StructField("processed_at", T.TimestampType()),
+])
+
+# audit.dq_results: one row per data-quality rule per run
+QUALITY_RESULTS = T.StructType([
+    T.StructField("run_id", T.StringType(), False),
+    T.StructField("table", T.StringType()),
+    T.StructField("rule", T.StringType()),
+    T.StructField("column", T.StringType()),
+    T.StructField("severity", T.StringType()),
+    T.StructField("status", T.StringType()),
+    T.StructField("failed_rows", T.LongType()),
+    T.StructField("total_rows", T.LongType()),
+    T.StructField("passed", T.BooleanType()),
+    T.StructField("failing_keys_sample", T.ArrayType(T.StringType())),
+    T.StructField("detail", T.StringType()),
+    T.StructField("checked_at", T.TimestampType()),
+])

@@ -1,0 +1,218 @@
+"""The derived layers of a run: intermediate, marts, snapshots, built from their
+declarations (rfm_spark/registry.py). Each layer is built, checked as it is about to be
+written, and only then written, so a failed error rule leaves the previous tables in place.
+
+customer_order_summary is maintained incrementally: only customers in its scope
+(rfm_spark/scopes.py: customers whose orders changed, customers with counted orders between
+the previous and the new as_of) are recomputed from their staged orders and replace their
+rows; never by adding new totals to old ones. Scores and marts are recomputed from the
+whole summary (ntile needs every customer, and customers are far fewer than orders).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+from dataclasses import dataclass
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from rfm_spark import registry, scopes
+from rfm_spark.io.warehouse import Warehouse
+from rfm_spark.logs import fmt_count, timed
+from rfm_spark.materialize import local_checkpoint, persisted
+from rfm_spark.model import BuildContext, Model, enforce_columns
+from rfm_spark.runner.checks import Gate
+from rfm_spark.runner.writes import after_replacing_groups, write
+from rfm_spark.snapshots import customer_segment_history as segments
+
+log = logging.getLogger("rfm_spark.models")
+SUMMARY = registry.table("intermediate.customer_order_summary")
+SCORES = registry.table("intermediate.rfm_scores")
+SEGMENTATION = registry.table("marts.customer_segmentation")
+TOP = registry.table("marts.top_customers")
+CUSTOMERS_HISTORY = registry.table("snapshots.customers_history")
+SEGMENT_HISTORY = registry.table("snapshots.customer_segment_history")
+MIGRATION = registry.table("marts.segment_migration")
+ORDER_VERSIONS = "staging.order_versions"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What the staging layer changed, and what the run was asked to do."""
+
+    full_refresh: bool
+    touched_orders: DataFrame | None  # order_id of the orders the batch changed
+    customer_files: tuple[str, ...]  # customer deliveries read by this run
+    rebuild_history: bool = False
+
+
+def build(model: Model, ctx: BuildContext, *frames: DataFrame) -> DataFrame:
+    """The model's transform on the given input frames, held to its declared columns."""
+    return enforce_columns(model, model.build(*frames, ctx))
+
+
+def summary_as_of(wh: Warehouse) -> dt.date | None:
+    """The as_of the stored summary was built at (None: no summary, or an empty one)."""
+    if not wh.exists(SUMMARY.name):
+        return None
+    row = wh.read(SUMMARY.name).select("as_of_date").limit(1).collect()
+    return row[0]["as_of_date"] if row else None
+
+
+def is_up_to_date(wh: Warehouse, as_of: dt.date) -> bool:
+    return (summary_as_of(wh) == as_of
+            and all(wh.exists(m.name) for m in (SEGMENTATION, TOP)))
+
+
+def build_derived(wh: Warehouse, gate: Gate, ctx: BuildContext, plan: Plan) -> dict[str, int]:
+    """intermediate -> marts -> snapshots; returns the rows each table received."""
+    rows = build_intermediate(wh, gate, ctx, plan)
+    rows.update(build_marts(wh, gate, ctx))
+    rows.update(build_snapshots(wh, gate, ctx, plan))
+    return rows
+
+
+def build_intermediate(wh: Warehouse, gate: Gate, ctx: BuildContext, plan: Plan
+                       ) -> dict[str, int]:
+    orders, items = (wh.read(name) for name in SUMMARY.inputs)
+    previous = None if plan.full_refresh else summary_as_of(wh)
+    with timed() as elapsed:
+        if previous is None:
+            summary = build(SUMMARY, ctx, orders, items)
+            scope, rows, how = None, summary, "rebuilt"
+        else:
+            scope = scopes.summary_scope(wh.read(ORDER_VERSIONS), orders, plan.touched_orders,
+                                         previous, ctx.as_of, ctx.rules.rfm.counted_status)
+            scope = local_checkpoint(scope) or scope  # used four times below
+            their_orders = scopes.rows_of(orders, scope, ["customer_id"])
+            rows = build(SUMMARY, ctx, their_orders,
+                         scopes.rows_of(items, their_orders, ["order_id"]))
+            current = wh.read(SUMMARY.name)
+            if previous != ctx.as_of:  # every row's as_of changes: the table is rewritten
+                current = current.withColumn("as_of_date", F.lit(ctx.as_of).cast("date"))
+            summary = after_replacing_groups(current, rows, scope, SUMMARY.write)
+            how = (f"{fmt_count(scope.count())} customer(s) recomputed" if previous == ctx.as_of
+                   else f"as_of moved from {previous}: {fmt_count(scope.count())} "
+                        "customer(s) recomputed")
+        with persisted(summary) as summary:
+            scores = build(SCORES, ctx, summary)
+            gate.check({SUMMARY.name: summary, SCORES.name: scores})
+            if previous is None or previous != ctx.as_of:
+                summary_commit = write(wh, SUMMARY, summary, full_refresh=True)
+            else:
+                summary_commit = write(wh, SUMMARY, rows, scope=scope)
+            scores_commit = write(wh, SCORES, scores)
+    log.info("%-36s %s, wrote %s rows; %s %s rows (%.1f s)", SUMMARY.name, how,
+             fmt_count(summary_commit.rows), SCORES.name, fmt_count(scores_commit.rows),
+             elapsed())
+    return {SUMMARY.name: wh.read(SUMMARY.name).count(), SCORES.name: scores_commit.rows}
+
+
+def build_marts(wh: Warehouse, gate: Gate, ctx: BuildContext) -> dict[str, int]:
+    with timed() as elapsed, persisted(build(SEGMENTATION, ctx, wh.read(SCORES.name))) as seg:
+        marts = {SEGMENTATION: seg, TOP: build(TOP, ctx, seg)}
+        gate.check({m.name: df for m, df in marts.items()})  # before anything is published
+        rows = {m.name: write(wh, m, df).rows for m, df in marts.items()}
+    log.info("%-36s wrote %s rows, %s %s rows (%.1f s)", SEGMENTATION.name,
+             fmt_count(rows[SEGMENTATION.name]), TOP.name, fmt_count(rows[TOP.name]),
+             elapsed())
+    return rows
+
+
+def build_snapshots(wh: Warehouse, gate: Gate, ctx: BuildContext, plan: Plan
+                    ) -> dict[str, int]:
+    with timed() as elapsed:
+        customers, write_customers = _customers_history(wh, ctx, plan)
+        history = (_replayed_segment_history(wh, ctx) if plan.rebuild_history
+                   else build(SEGMENT_HISTORY, ctx, wh.read(SEGMENTATION.name),
+                              _current_segment_history(wh)))
+        with persisted(history) as history:
+            migration = build(MIGRATION, ctx, history)
+            gate.check({CUSTOMERS_HISTORY.name: customers, SEGMENT_HISTORY.name: history,
+                        MIGRATION.name: migration})
+            write_customers()
+            rows = {MIGRATION.name: write(wh, MIGRATION, migration).rows}
+            if wh.exists(SEGMENT_HISTORY.name) and not plan.rebuild_history:
+                everyone = (history.select("customer_id")
+                            .unionByName(wh.read(SEGMENT_HISTORY.name).select("customer_id"))
+                            .distinct())
+                write(wh, SEGMENT_HISTORY, history, scope=everyone)
+            else:
+                write(wh, SEGMENT_HISTORY, history, full_refresh=True)
+    rows[SEGMENT_HISTORY.name] = wh.read(SEGMENT_HISTORY.name).count()
+    log.info("%-36s %s rows; %s written (%.1f s)", SEGMENT_HISTORY.name,
+             fmt_count(rows[SEGMENT_HISTORY.name]), CUSTOMERS_HISTORY.name, elapsed())
+    return rows
+
+
+def _customers_history(wh: Warehouse, ctx: BuildContext, plan: Plan):
+    """The history as it will be, and the write that makes it so."""
+    (versions_log,) = CUSTOMERS_HISTORY.inputs
+    versions = wh.read(versions_log)
+    if plan.full_refresh or not wh.exists(CUSTOMERS_HISTORY.name):
+        history = build(CUSTOMERS_HISTORY, ctx, versions)
+        return history, lambda: write(wh, CUSTOMERS_HISTORY, history, full_refresh=True)
+    current = wh.read(CUSTOMERS_HISTORY.name)
+    if not plan.customer_files:
+        return current, lambda: None  # no new customer versions: unchanged
+    scope = scopes.from_files(versions, plan.customer_files, "customer_id")
+    rows = build(CUSTOMERS_HISTORY, ctx, scopes.rows_of(versions, scope, ["customer_id"]))
+    return (after_replacing_groups(current, rows, scope, CUSTOMERS_HISTORY.write),
+            lambda: write(wh, CUSTOMERS_HISTORY, rows, scope=scope))
+
+
+def _current_segment_history(wh: Warehouse) -> DataFrame:
+    if wh.exists(SEGMENT_HISTORY.name):
+        return wh.read(SEGMENT_HISTORY.name)
+    return segments.empty_history(wh.read(SEGMENTATION.name))
+
+
+def latest_segment_as_of(wh: Warehouse) -> dt.date | None:
+    if not wh.exists(SEGMENT_HISTORY.name):
+        return None
+    return wh.read(SEGMENT_HISTORY.name).agg(F.max("valid_from")).first()[0]
+
+
+def replay_dates(wh: Warehouse, ctx: BuildContext) -> list[dt.date]:
+    """First counted order date, then every step_days, then as_of itself."""
+    first = (wh.read("staging.orders")
+             .where(F.col("status") == ctx.rules.rfm.counted_status)
+             .agg(F.min("order_date")).first()[0])
+    if first is None or first >= ctx.as_of:
+        return [ctx.as_of]
+    step = dt.timedelta(days=ctx.rules.snapshots.segment_history_step_days)
+    days, day = [], first
+    while day < ctx.as_of:
+        days.append(day)
+        day += step
+    return [*days, ctx.as_of]
+
+
+def segmentation_at(wh: Warehouse, ctx: BuildContext) -> DataFrame:
+    """The customer_segmentation mart as it stood at ctx.as_of, computed from staging."""
+    summary = build(SUMMARY, ctx, *(wh.read(name) for name in SUMMARY.inputs))
+    return build(SEGMENTATION, ctx, build(SCORES, ctx, summary))
+
+
+def _replayed_segment_history(wh: Warehouse, ctx: BuildContext) -> DataFrame:
+    """--rebuild-history: the history replayed step by step up to as_of. Each step is
+    checkpointed (kept on the executors) so the plan does not grow; where the session has
+    no checkpoints, each step is written to the table instead."""
+    segmentation = wh.read(SEGMENTATION.name)
+    history = segments.empty_history(segmentation)
+    steps = replay_dates(wh, ctx)
+    for day in steps:
+        day_ctx = dataclasses.replace(ctx, as_of=day)
+        snapshot = segmentation if day == ctx.as_of else segmentation_at(wh, day_ctx)
+        history = build(SEGMENT_HISTORY, day_ctx, snapshot, history)
+        kept = local_checkpoint(history)
+        if kept is None:
+            write(wh, SEGMENT_HISTORY, history, full_refresh=True)
+            kept = wh.read(SEGMENT_HISTORY.name)
+        history = kept
+    log.info("%-36s replayed in %d step(s) from %s", SEGMENT_HISTORY.name, len(steps),
+             steps[0])
+    return history

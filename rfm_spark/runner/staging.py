@@ -1,0 +1,195 @@
+"""The staging layer of a run: raw deliveries -> quarantine, version logs, staging tables.
+
+Incremental (default): only files not yet in audit/processed_files are read.
+- customers, products, orders: the batch is reduced to one row per key and upserted; a row
+  replaces the staged one only when it is newer (ties by content hash), so the result is
+  the one a full refresh gives whatever order and grouping the files arrive in.
+- quarantine rows and the version logs are owned by their file (ReplaceBySourceFile), so
+  processing a file again replaces its rows instead of adding them.
+- order_items: for every order touched by the batch (a new version or new lines), its
+  line set is chosen again from the logs and replaces the staged lines of that order.
+Full refresh: the same transforms over every file, tables overwritten.
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from rfm_spark import registry, scopes
+from rfm_spark.config import Settings
+from rfm_spark.io.landing import read_raw_table, unreadable_file_error
+from rfm_spark.io.listing import LandingFile, refuse_changed_while_read
+from rfm_spark.io.warehouse import Warehouse
+from rfm_spark.logs import fmt_count, timed
+from rfm_spark.materialize import persisted
+from rfm_spark.model import BuildContext, Model, ReplaceBySourceFile
+from rfm_spark.quality.checks import (
+    RuleResult,
+    quarantine_counts,
+    quarantine_results,
+    with_quarantine_rules,
+)
+from rfm_spark.runner.checks import rules_for
+from rfm_spark.runner.runs import TableCounts
+from rfm_spark.runner.writes import write
+from rfm_spark.staging.cleansing import REASONS, accepted_rows, quarantine_rows
+
+log = logging.getLogger("rfm_spark.staging")
+
+
+@dataclass
+class Batch:
+    """The raw files one run reads, per raw table."""
+
+    files: dict[str, list[LandingFile]]
+    full_refresh: bool
+
+    @property
+    def is_empty(self) -> bool:
+        return not any(self.files.values())
+
+    def paths(self, table: str) -> list[str]:
+        return [f.path for f in self.files.get(table, [])]
+
+
+@dataclass
+class StagingOutcome:
+    counts: list[TableCounts] = field(default_factory=list)
+    results: list[RuleResult] = field(default_factory=list)  # quarantine + reconciliation
+    rows_written: dict[str, int] = field(default_factory=dict)
+    touched_orders: DataFrame | None = None  # order_id of orders changed by the batch
+
+
+@dataclass
+class _Staged:
+    counts: TableCounts
+    results: list[RuleResult]
+    seconds: float
+    written: bool
+
+
+def stage(spark: SparkSession, wh: Warehouse, settings: Settings, batch: Batch,
+          ctx: BuildContext, run_id: str) -> StagingOutcome:
+    """Stage the raw tables. customers, products and orders are independent and are
+    staged side by side (a small delivery is bound by per-job latency, not by the cores);
+    order_items follows orders, whose version log chooses its lines."""
+    def one(table: str) -> _Staged:
+        return _stage_table(spark, wh, settings, batch, ctx, run_id, table)
+
+    with ThreadPoolExecutor(max_workers=3, thread_name_prefix="rfm-staging") as pool:
+        futures = {t: pool.submit(one, t) for t in registry.RAW_TABLES if t != "order_items"}
+        staged = {table: future.result() for table, future in futures.items()}
+    staged["order_items"] = one("order_items")
+    outcome = StagingOutcome()
+    if staged["order_items"].written:
+        with timed() as elapsed:
+            outcome.touched_orders = _load_order_lines(wh, batch)
+        staged["order_items"].seconds += elapsed()
+    for table in registry.RAW_TABLES:
+        done = staged[table]
+        counts = _with_keys(wh, done.counts)
+        outcome.counts.append(counts)
+        outcome.results += done.results
+        if not done.written:
+            log.info("staging.%-12s no new files (keys %s)", table,
+                     fmt_count(counts.keys_in_staging))
+            continue
+        outcome.rows_written[f"staging.{table}"] = counts.keys_in_staging
+        outcome.rows_written[f"quarantine.{table}"] = counts.rows_quarantined
+        log.info("staging.%-12s %d file(s): read %s, quarantined %s, accepted %s, keys %s "
+                 "(%.1f s)", table, counts.files_read, fmt_count(counts.rows_read),
+                 fmt_count(counts.rows_quarantined), fmt_count(counts.rows_accepted),
+                 fmt_count(counts.keys_in_staging), done.seconds)
+    return outcome
+
+
+def _fed_by(source: str) -> list[Model]:
+    """The tables built from a raw source's accepted rows (quarantine aside)."""
+    return [m for m in registry.MODELS if m.inputs == (source,) and m.build is not None]
+
+
+def _stage_table(spark: SparkSession, wh: Warehouse, settings: Settings, batch: Batch,
+                 ctx: BuildContext, run_id: str, table: str) -> _Staged:
+    files = batch.files.get(table, [])
+    needs_lines = table == "order_items" and bool(batch.files.get("orders"))
+    if not files and not batch.full_refresh and not needs_lines:
+        return _Staged(TableCounts(table, 0, 0, 0, 0, 0), [], 0.0, written=False)
+    source = registry.SOURCE_OF[table]
+    write_args = {"full_refresh": batch.full_refresh, "values": batch.paths(table)}
+    with timed() as elapsed:
+        rules = rules_for(settings, f"staging.{table}")
+        landing = settings.raw_table(table)
+        raw = read_raw_table(spark, table, landing, source.required, source.optional,
+                             files=files, schema_drift=settings.raw.schema_drift)
+        typed = source.standardise(raw, ctx)
+        # released before the line sets are chosen: memory they will need
+        with persisted(typed.transform(with_quarantine_rules, rules)) as checked:
+            totals = _read_totals(checked, rules, table, files)
+            refuse_changed_while_read(spark, landing, files, table)
+            read = int(totals["read"])
+            results = quarantine_results(f"staging.{table}", rules, totals, read)
+            quarantined = write(wh, registry.table(f"quarantine.{table}"),
+                                quarantine_rows(checked, run_id), **write_args).rows
+            accepted = accepted_rows(checked)
+            logged = 0
+            for model in _fed_by(source.name):
+                commit = write(wh, model, model.build(accepted, ctx), **write_args)
+                if isinstance(model.write, ReplaceBySourceFile):
+                    logged = commit.rows  # the version log holds every accepted row
+        counts = TableCounts(table, read, quarantined, logged, 0, len(files))
+        results.append(reconciliation(f"staging.{table}", counts, int(totals["quarantined"])))
+    return _Staged(counts, results, elapsed(), written=True)
+
+
+def _read_totals(checked: DataFrame, rules, table: str, files: list[LandingFile]):
+    """The one job that reads the raw files: rows read, rows with a reason, per-rule
+    quarantine counts. A file Spark cannot parse at all is exit 2 naming it."""
+    try:
+        return checked.agg(
+            F.count(F.lit(1)).alias("read"),
+            F.count(F.when(F.size(REASONS) > 0, 1)).alias("quarantined"),
+            *quarantine_counts(rules),
+        ).first()
+    except Exception as exc:
+        unreadable = unreadable_file_error(exc, table, files)
+        if unreadable is not None:
+            raise unreadable from None
+        raise
+
+
+def reconciliation(table: str, counts: TableCounts, flagged: int) -> RuleResult:
+    """Rows read = rows written to quarantine + rows written to the version log, both
+    taken from the Delta commits (not derived from each other): any loss is an error."""
+    lost = abs(counts.rows_read - counts.rows_quarantined - counts.rows_accepted)
+    lost += abs(counts.rows_quarantined - flagged)
+    detail = (f"read {counts.rows_read}, written to quarantine {counts.rows_quarantined} "
+              f"(flagged {flagged}), to the version log {counts.rows_accepted}")
+    return RuleResult(table, "reconciles", "", "error", "error" if lost else "pass", lost,
+                      counts.rows_read, [], detail)
+
+
+def _with_keys(wh: Warehouse, counts: TableCounts) -> TableCounts:
+    name = f"staging.{counts.table}"
+    counts.keys_in_staging = wh.read(name).count() if wh.exists(name) else 0
+    return counts
+
+
+def _load_order_lines(wh: Warehouse, batch: Batch) -> DataFrame | None:
+    """Choose the line sets of the orders the batch touched; returns their order ids."""
+    model = registry.table("staging.order_items")
+    lines_log, versions_log = model.inputs
+    lines, versions = wh.read(lines_log), wh.read(versions_log)
+    if batch.full_refresh:
+        write(wh, model, model.build(lines, versions, None), full_refresh=True)
+        return None
+    touched = scopes.touched_orders(versions, lines, batch.paths("orders"),
+                                    batch.paths("order_items"))
+    chosen = model.build(scopes.rows_of(lines, touched, ["order_id"]),
+                         scopes.rows_of(versions, touched, ["order_id"]), None)
+    write(wh, model, chosen, scope=touched)
+    return touched

@@ -1,0 +1,57 @@
+"""Each declared write strategy, carried out on the warehouse: the one place a table's
+rows are written (the audit tables included)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from pyspark.sql import DataFrame
+
+from rfm_spark.io.warehouse import Commit, Warehouse
+from rfm_spark.model import (
+    Append,
+    Model,
+    Overwrite,
+    ReplaceBySourceFile,
+    ReplaceGroups,
+    ReplaceWhere,
+    Upsert,
+    enforce_columns,
+)
+
+
+def write(wh: Warehouse, model: Model, df: DataFrame, *, full_refresh: bool = False,
+          scope: DataFrame | None = None, values: Sequence[str] = ()) -> Commit:
+    """Write `df` to the model's table with its strategy. `scope`: the groups a
+    ReplaceGroups write replaces (keys); `values`: the source files (ReplaceBySourceFile) or
+    column values (ReplaceWhere) whose rows are replaced. A first write, and any write of a
+    full refresh but Append and ReplaceWhere, overwrites."""
+    df = enforce_columns(model, df)
+    strategy = model.write
+    if isinstance(strategy, Append):
+        return wh.append(df, model.name)
+    if isinstance(strategy, ReplaceWhere):
+        return wh.replace_where(df, model.name, strategy.column, values)
+    if full_refresh or isinstance(strategy, Overwrite):
+        return wh.overwrite(df, model.name)
+    if isinstance(strategy, ReplaceBySourceFile):
+        return wh.replace_where(df, model.name, strategy.column, values)
+    if isinstance(strategy, Upsert):
+        return wh.merge_upsert(df, model.name, strategy.keys, newer_than=strategy.newer_than)
+    if isinstance(strategy, ReplaceGroups):
+        if scope is None and not wh.exists(model.name):
+            return wh.overwrite(df, model.name)
+        if scope is None:
+            raise ValueError(f"{model.name}: a ReplaceGroups write needs its scope")
+        return wh.merge_replace_groups(df, model.name, strategy.group_keys, strategy.row_keys,
+                                       scope)
+    raise TypeError(f"{model.name}: unknown write strategy {strategy!r}")
+
+
+def after_replacing_groups(current: DataFrame, rows: DataFrame, scope: DataFrame,
+                           strategy: ReplaceGroups) -> DataFrame:
+    """What a ReplaceGroups write will leave in the table: the groups outside the scope as
+    they are, the scope's groups as `rows` (the frame checks look at before the write)."""
+    keys = list(strategy.group_keys)
+    kept = current.join(scope.select(*keys).distinct(), keys, "left_anti")
+    return kept.select(*rows.columns).unionByName(rows)

@@ -1,0 +1,48 @@
+"""The declarations: a run order that respects every input, one home for every name."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from rfm_spark import registry
+
+
+def test_every_input_is_declared_and_comes_first():
+    order = [m.name for m in registry.run_order()]
+    sources = {s.name for s in registry.SOURCES}
+    for model in registry.MODELS:
+        for name in model.inputs:
+            assert name in registry.TABLES or name in sources, (model.name, name)
+            if name in registry.TABLES and name != model.name:
+                assert order.index(name) < order.index(model.name), (model.name, name)
+
+
+def test_layers_of_the_warehouse():
+    layers = {m.layer for m in registry.MODELS}
+    assert layers == {"staging", "quarantine", "intermediate", "marts", "snapshots", "audit"}
+    assert len(registry.TABLES) == len(registry.MODELS)  # no name declared twice
+
+
+def test_checkable_tables_are_the_published_ones():
+    checkable = set(registry.CATALOG.checkable)
+    assert "marts.customer_segmentation" in checkable
+    assert not any(name.startswith(("audit.", "quarantine.")) for name in checkable)
+    assert "staging.order_versions" not in checkable
+
+
+def test_describe_lists_every_table_once():
+    lines = registry.describe().splitlines()
+    assert len(lines) == len(registry.MODELS)
+    assert any(line.startswith("staging.orders") and "upsert on order_id" in line
+               for line in lines)
+
+
+def test_the_configuration_imports_no_model():
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import sys, rfm_spark.config; "
+         "print(' '.join(m for m in sys.modules if m.startswith('rfm_spark.')))"],
+        capture_output=True, text=True, check=True).stdout.split()
+    assert "rfm_spark.config.loading" in loaded
+    assert not [m for m in loaded if m.split(".")[1] in (
+        "registry", "staging", "intermediate", "marts", "snapshots", "runner", "quality")]

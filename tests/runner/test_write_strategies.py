@@ -1,0 +1,123 @@
+"""Each declared write strategy once, on real Delta tables, through the runner's `write`:
+what the table holds afterwards and what the commit counted."""
+
+from __future__ import annotations
+
+import pytest
+from chispa import assert_df_equality
+
+from rfm_spark.config import WarehouseSettings
+from rfm_spark.errors import PipelineError
+from rfm_spark.io.warehouse import Warehouse
+from rfm_spark.model import (
+    Append,
+    Model,
+    Overwrite,
+    ReplaceBySourceFile,
+    ReplaceGroups,
+    ReplaceWhere,
+    Upsert,
+)
+from rfm_spark.runner.writes import after_replacing_groups, write
+
+ROWS = "k string, g string, v int, _source_file string"
+COLUMNS = ("k", "g", "v", "_source_file")
+
+
+def model(strategy) -> Model:
+    return Model("staging.things", (), COLUMNS, strategy)
+
+
+@pytest.fixture
+def wh(spark, tmp_path):
+    return Warehouse(spark, WarehouseSettings(dir=str(tmp_path)))
+
+
+def frame(spark, rows):
+    return spark.createDataFrame(rows, ROWS)
+
+
+def table(wh):
+    return wh.read("staging.things")
+
+
+def same(actual, expected):
+    assert_df_equality(actual, expected, ignore_row_order=True, ignore_nullable=True)
+
+
+FIRST = [("a", "g1", 1, "f1"), ("b", "g1", 2, "f1"), ("c", "g2", 3, "f2")]
+
+
+def test_overwrite_replaces_everything_and_counts_the_rows(spark, wh):
+    write(wh, model(Overwrite()), frame(spark, FIRST))
+    commit = write(wh, model(Overwrite()), frame(spark, [("z", "g9", 9, "f9")]))
+    assert commit.rows == 1
+    same(table(wh), frame(spark, [("z", "g9", 9, "f9")]))
+
+
+def test_append_adds_rows_even_on_a_full_refresh(spark, wh):
+    write(wh, model(Append()), frame(spark, FIRST))
+    commit = write(wh, model(Append()), frame(spark, FIRST[:1]), full_refresh=True)
+    assert commit.rows == 1
+    assert table(wh).count() == 4
+
+
+def test_upsert_keeps_the_newer_row(spark, wh):
+    upsert = model(Upsert(("k",), newer_than="v"))
+    write(wh, upsert, frame(spark, FIRST))
+    commit = write(wh, upsert, frame(spark, [("a", "g1", 0, "f3"), ("b", "g1", 5, "f3"),
+                                             ("d", "g3", 1, "f3")]))
+    assert commit.rows == 2  # b updated, d inserted; the older a ignored
+    same(table(wh), frame(spark, [("a", "g1", 1, "f1"), ("b", "g1", 5, "f3"),
+                                  ("c", "g2", 3, "f2"), ("d", "g3", 1, "f3")]))
+
+
+def test_replace_by_source_file_replaces_only_the_files_read(spark, wh):
+    owned = model(ReplaceBySourceFile())
+    write(wh, owned, frame(spark, FIRST))
+    commit = write(wh, owned, frame(spark, [("a", "g1", 7, "f1")]), values=["f1"])
+    assert commit.rows == 1
+    same(table(wh), frame(spark, [("a", "g1", 7, "f1"), ("c", "g2", 3, "f2")]))
+    # the same file again: nothing added
+    write(wh, owned, frame(spark, [("a", "g1", 7, "f1")]), values=["f1"])
+    assert table(wh).count() == 2
+
+
+def test_replace_groups_makes_the_scoped_groups_equal_to_the_rows(spark, wh):
+    groups = model(ReplaceGroups(("g",), ("k",)))
+    write(wh, groups, frame(spark, FIRST))
+    rows = frame(spark, [("a", "g1", 10, "f3"), ("e", "g1", 5, "f3")])
+    scope = spark.createDataFrame([("g1",)], "g string")
+    expected = frame(spark, [("a", "g1", 10, "f3"), ("e", "g1", 5, "f3"), ("c", "g2", 3, "f2")])
+    same(after_replacing_groups(table(wh), rows, scope, groups.write), expected)
+    commit = write(wh, groups, rows, scope=scope)
+    assert commit.rows == 2  # a updated, e inserted (b deleted)
+    same(table(wh), expected)
+
+
+def test_replace_groups_needs_a_scope(spark, wh):
+    groups = model(ReplaceGroups(("g",), ("k",)))
+    write(wh, groups, frame(spark, FIRST))
+    with pytest.raises(ValueError, match="needs its scope"):
+        write(wh, groups, frame(spark, FIRST))
+
+
+def test_replace_where_replaces_the_given_values(spark, wh):
+    by_key = model(ReplaceWhere("k"))
+    write(wh, by_key, frame(spark, FIRST), values=["a", "b", "c"])
+    write(wh, by_key, frame(spark, [("b", "g1", 20, "f1")]), values=["b"])
+    same(table(wh), frame(spark, [("a", "g1", 1, "f1"), ("b", "g1", 20, "f1"),
+                                  ("c", "g2", 3, "f2")]))
+
+
+def test_full_refresh_overwrites_an_incremental_strategy(spark, wh):
+    upsert = model(Upsert(("k",), newer_than="v"))
+    write(wh, upsert, frame(spark, FIRST))
+    write(wh, upsert, frame(spark, FIRST[:1]), full_refresh=True)
+    same(table(wh), frame(spark, FIRST[:1]))
+
+
+def test_undeclared_columns_are_refused_before_writing(spark, wh):
+    with pytest.raises(PipelineError, match="declared"):
+        write(wh, model(Overwrite()), frame(spark, FIRST).drop("v"))
+    assert not wh.exists("staging.things")
