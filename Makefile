@@ -28,11 +28,11 @@ test: $(STAMP)
 # Benchmarks (timings are reported, never asserted): 10M orders, and a quick 1M variant.
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
-	$(BIN)/python -m rfm_spark.bench --orders 10000000 --scale 1000000,3000000,10000000
+	$(BIN)/python bench/run_bench.py --orders 10000000 --scale 1000000,3000000,10000000
 
 bench-quick: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
-	$(BIN)/python -m rfm_spark.bench --orders 1000000 --scale 300000,1000000
+	$(BIN)/python bench/run_bench.py --orders 1000000 --scale 300000,1000000
 
 lint: $(STAMP)
 	$(BIN)/ruff check rfm_spark jobs tests

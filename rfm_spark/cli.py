@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _generate(args: argparse.Namespace) -> int:
     from rfm_spark.registry import load_settings
-    from rfm_spark.sample import SampleSpec, generate_landing
+    from rfm_spark.tools.sample import SampleSpec, generate_landing
 
     defaults = load_settings(args.config).sample
     spec = SampleSpec(

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from rfm_spark.errors import ConfigError
-from rfm_spark.sample import COLUMNS, SampleSpec, generate_landing
+from rfm_spark.tools.sample import SampleSpec, generate_landing
+from rfm_spark.tools.sample_vocabulary import COLUMNS
 
 SPEC = SampleSpec(customers=300, orders=3000, seed=7, start=dt.date(2024, 1, 1),
                   end=dt.date(2024, 6, 30), dirty_rate=0.05)

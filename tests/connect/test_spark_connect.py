@@ -17,8 +17,8 @@ import pytest
 import yaml
 
 from rfm_spark.cli import main
-from rfm_spark.sample import SampleSpec, generate_landing
 from rfm_spark.session import cached_delta_jars, delta_ivy_dir
+from rfm_spark.tools.sample import SampleSpec, generate_landing
 from tests.helpers import RAW_TABLES, assert_same_tables
 
 pytestmark = [pytest.mark.connect, pytest.mark.e2e]

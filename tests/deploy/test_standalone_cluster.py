@@ -20,8 +20,8 @@ import yaml
 from chispa import assert_df_equality
 
 from rfm_spark.cli import main
-from rfm_spark.sample import SampleSpec, generate_landing
 from rfm_spark.session import cached_delta_jars, delta_ivy_dir
+from rfm_spark.tools.sample import SampleSpec, generate_landing
 
 pytestmark = pytest.mark.cluster
 REPO = Path(__file__).resolve().parents[2]

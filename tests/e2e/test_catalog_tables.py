@@ -8,7 +8,7 @@ import yaml
 from chispa import assert_df_equality
 
 from rfm_spark.cli import main
-from rfm_spark.sample import SampleSpec, generate_landing
+from rfm_spark.tools.sample import SampleSpec, generate_landing
 from tests.e2e.test_incremental import deliver
 
 pytestmark = pytest.mark.e2e

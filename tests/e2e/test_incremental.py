@@ -15,7 +15,7 @@ from chispa import assert_df_equality
 
 from rfm_spark.cli import main
 from rfm_spark.io.lock import warehouse_lock
-from rfm_spark.sample import SampleSpec, generate_landing
+from rfm_spark.tools.sample import SampleSpec, generate_landing
 from tests.helpers import assert_same_tables, versions
 
 pytestmark = pytest.mark.e2e

@@ -15,7 +15,7 @@ from chispa import assert_df_equality
 from pyspark.sql import functions as F
 
 from rfm_spark.cli import main
-from rfm_spark.sample import SampleSpec, generate_landing
+from rfm_spark.tools.sample import SampleSpec, generate_landing
 
 pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parents[2]

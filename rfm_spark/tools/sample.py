@@ -20,80 +20,29 @@ What it makes:
 from __future__ import annotations
 
 import bisect
-import csv
 import datetime as dt
 import logging
 import math
 import random
 from contextlib import ExitStack
-from dataclasses import dataclass
 from pathlib import Path
 
+from rfm_spark.errors import ConfigError
+from rfm_spark.tools.sample_files import Landing
+from rfm_spark.tools.sample_vocabulary import (
+    CATEGORIES,
+    DOMAINS,
+    FIRST_NAMES,
+    LAST_NAMES,
+    LINES,
+    PLACES,
+    QUANTITIES,
+    STATUS_SPELLINGS,
+    UNKNOWN_STATUSES,
+    SampleSpec,
+)
+
 log = logging.getLogger("rfm_spark.sample")
-
-COLUMNS = {
-    "customers": ["customer_id", "first_name", "last_name", "email", "city", "country",
-                  "signup_date", "updated_at", "is_deleted"],
-    "products": ["product_id", "product_name", "category", "list_price", "updated_at"],
-    "orders": ["order_id", "customer_id", "order_ts", "status", "updated_at"],
-    "order_items": ["order_id", "line_no", "product_id", "quantity", "unit_price", "discount"],
-}
-FIRST_NAMES = ["Anna", "Ben", "Carla", "David", "Elena", "Farid", "Grace", "Hugo", "Ines",
-               "Jonas", "Kemi", "Liam", "Maya", "Noah", "Olga", "Pablo", "Qi", "Rosa",
-               "Sami", "Tara", "Umar", "Vera", "Wen", "Yara", "Zoe"]
-LAST_NAMES = ["Smith", "Garcia", "Muller", "Rossi", "Kowalski", "Nguyen", "Okafor", "Silva",
-              "Jensen", "Dubois", "Novak", "Ivanova", "Tanaka", "Haddad", "Brown", "Lopez"]
-PLACES = [("Berlin", "DE"), ("Munich", "DE"), ("Paris", "FR"), ("Lyon", "FR"),
-          ("Madrid", "ES"), ("Milan", "IT"), ("Warsaw", "PL"), ("Amsterdam", "NL"),
-          ("London", "GB"), ("Dublin", "IE"), ("Lisbon", "PT"), ("Vienna", "AT"),
-          ("New York", "US"), ("Austin", "US"), ("Toronto", "CA")]
-DOMAINS = ["example.com", "mail.test", "shop.example", "post.example.org"]
-CATEGORIES = {"Electronics": 120.0, "Home & Kitchen": 45.0, "Books": 14.0, "Clothing": 35.0,
-              "Beauty": 18.0, "Sports": 40.0, "Toys": 25.0, "Grocery": 8.0}
-STATUS_SPELLINGS = {
-    "completed": ["completed", "Completed", "COMPLETE", "delivered", "Delivered", " completed "],
-    "cancelled": ["cancelled", "canceled", "Cancelled", "closed"],
-    "returned": ["returned", "refunded", "Returned"],
-    "in_progress": ["pending", "processing", "shipped", "In Transit", "in_transit"],
-}
-UNKNOWN_STATUSES = ["lost", "???", "on the moon", "unknown"]
-LINES = [1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 3, 3, 3, 4, 4, 5]
-QUANTITIES = [1] * 14 + [2] * 4 + [3] + [5]
-
-
-@dataclass(frozen=True)
-class SampleSpec:
-    customers: int = 1000
-    orders: int = 10000
-    seed: int = 42
-    start: dt.date = dt.date(2024, 1, 1)
-    end: dt.date = dt.date(2024, 12, 31)
-    dirty_rate: float = 0.02
-    deliveries: int = 4
-
-
-class _Landing:
-    """Open delivery files of every table, written through csv writers."""
-
-    def __init__(self, out: Path, deliveries: int, stack: ExitStack):
-        self.writers: dict[str, list] = {}
-        self.rows = {table: 0 for table in COLUMNS}
-        for table, columns in COLUMNS.items():
-            folder = out / table
-            folder.mkdir(parents=True, exist_ok=True)
-            self.writers[table] = []
-            for d in range(1, deliveries + 1):
-                handle = stack.enter_context(
-                    open(folder / f"delivery_{d:04d}.csv", "w", newline="", encoding="utf-8")
-                )
-                writer = csv.writer(handle, lineterminator="\n")
-                writer.writerow(columns)
-                self.writers[table].append(writer)
-
-    def write(self, table: str, delivery: int, row: list) -> None:
-        self.writers[table][delivery - 1].writerow(row)
-        self.rows[table] += 1
-
 
 class _Generator:
     def __init__(self, spec: SampleSpec):
@@ -132,7 +81,7 @@ class _Generator:
                                 "n/a"])
 
     # tables ----------------------------------------------------------------
-    def products(self, landing: _Landing) -> list[tuple[str, float, float]]:
+    def products(self, landing: Landing) -> list[tuple[str, float, float]]:
         n = max(20, min(1000, self.spec.customers // 5))
         catalogue = []
         names = list(CATEGORIES)
@@ -157,7 +106,7 @@ class _Generator:
             catalogue.append((pid, price, popularity))
         return catalogue
 
-    def customers(self, landing: _Landing) -> tuple[list[float], list[tuple[float, float]]]:
+    def customers(self, landing: Landing) -> tuple[list[float], list[tuple[float, float]]]:
         """Writes customers; returns cumulative buying weights and active windows (seconds)."""
         rng, spec = self.rng, self.spec
         cumulative: list[float] = []
@@ -264,7 +213,7 @@ class _Generator:
         else:
             row[3] = "3.5"
 
-    def orders(self, landing: _Landing, catalogue, cumulative, windows) -> None:
+    def orders(self, landing: Landing, catalogue, cumulative, windows) -> None:
         rng, spec = self.rng, self.spec
         popularity_cum = list(_accumulate(p for _, _, p in catalogue))
         for o in range(1, spec.orders + 1):
@@ -317,7 +266,7 @@ class _Generator:
             else:
                 self._write_order(landing, delivery, order, lines)
 
-    def _write_order(self, landing: _Landing, delivery: int, order: list, lines) -> None:
+    def _write_order(self, landing: Landing, delivery: int, order: list, lines) -> None:
         landing.write("orders", delivery, order)
         oid = order[0].strip().upper() or f"?{landing.rows['orders']}"
         for line in lines:
@@ -340,13 +289,11 @@ def generate_landing(out: Path, spec: SampleSpec) -> dict[str, int]:
     out = Path(out)
     existing = [p for p in out.glob("*/*.csv")] if out.exists() else []
     if existing:
-        from rfm_spark.errors import ConfigError
-
         raise ConfigError(f"--out: {out} already holds a landing ({len(existing)} CSV files); "
                           "choose an empty folder")
     generator = _Generator(spec)
     with ExitStack() as stack:
-        landing = _Landing(out, spec.deliveries, stack)
+        landing = Landing(out, spec.deliveries, stack)
         catalogue = generator.products(landing)
         cumulative, windows = generator.customers(landing)
         generator.orders(landing, catalogue, cumulative, windows)

@@ -34,8 +34,8 @@ from rfm_spark.io.warehouse import Warehouse
 from rfm_spark.logs import setup_logging
 from rfm_spark.registry import load_settings
 from rfm_spark.runner.pipeline import RunOptions, run_pipeline
-from rfm_spark.sample import SampleSpec, generate_landing
 from rfm_spark.session import get_spark
+from rfm_spark.tools.sample import SampleSpec, generate_landing
 
 ORDERS = registry.table("staging.orders").name
 ORDER_ITEMS = registry.table("staging.order_items").name

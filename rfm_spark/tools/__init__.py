@@ -1,0 +1,1 @@
+"""Tools that are not the pipeline: the synthetic landing generator."""
