@@ -121,13 +121,6 @@ def ntile_score(
     return F.ntile(n).over(W.orderBy(key, _col(tie_breaker).asc()))
 
 
-def percent_rank_of(order_by: ColumnOrName) -> Column:
-    """percent_rank() over every row by `order_by` ascending: 0.0 for the smallest, 1.0 for
-    the largest; equal values share a rank, so the result is deterministic without a
-    tie-breaker."""
-    return F.percent_rank().over(W.orderBy(_col(order_by).asc()))
-
-
 def safe_ratio(numerator: ColumnOrName, denominator: ColumnOrName) -> Column:
     """numerator / denominator as a double; NULL when the denominator is 0 or NULL."""
     return F.try_divide(_col(numerator).cast("double"), _col(denominator).cast("double"))

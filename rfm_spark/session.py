@@ -74,8 +74,23 @@ def check_java() -> None:
         )
 
 
+# Runtime settings the pipeline's reading depends on, set on whatever session it gets.
+# With CSV column pruning on, Spark tokenises only the selected columns and never sees that
+# a line has too few or too many fields; with it off such lines fill _corrupt_record,
+# which is how a malformed line reaches quarantine.
+PIPELINE_SQL_CONF = {"spark.sql.csv.parser.columnPruning.enabled": "false"}
+
+
 def get_spark(settings: SparkSettings) -> SparkSession:
-    """Return the session to use, creating a local Delta-enabled one only when none exists."""
+    """The session to use (a local Delta-enabled one only when none exists), with the
+    runtime settings the pipeline relies on."""
+    spark = _session(settings)
+    for key, value in PIPELINE_SQL_CONF.items():
+        spark.conf.set(key, value)
+    return spark
+
+
+def _session(settings: SparkSettings) -> SparkSession:
     active = SparkSession.getActiveSession()
     if active is not None:
         return active

@@ -1,4 +1,5 @@
-"""One Spark session for the whole suite, built by the project's own session builder."""
+"""One Spark session for the whole suite, built by the project's own session builder, and
+one sample landing with its full build, shared by the tests that only read them."""
 
 from __future__ import annotations
 
@@ -6,8 +7,11 @@ import dataclasses
 from pathlib import Path
 
 import pytest
+import yaml
 
+from rfm_spark.cli import main
 from rfm_spark.registry import load_settings
+from rfm_spark.tools.sample import SampleSpec, generate_landing
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -35,3 +39,32 @@ def spark(settings, tmp_path_factory):
     )
     yield session
     session.stop()
+
+
+# ---- one generated landing and one full build, shared by every test that only reads them
+SAMPLE = SampleSpec(customers=150, orders=1500, seed=5, dirty_rate=0.05)
+
+
+@pytest.fixture(scope="session")
+def sample_config(tmp_path_factory) -> str:
+    path = tmp_path_factory.mktemp("sample-conf") / "base.yaml"
+    path.write_text(yaml.safe_dump({"inherits": str(REPO / "conf" / "base.yaml")}))
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def sample_landing(tmp_path_factory) -> Path:
+    """Four deliveries of every raw table; never written to by a test."""
+    folder = tmp_path_factory.mktemp("sample-landing")
+    generate_landing(folder, SAMPLE)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def sample_build(spark, sample_landing, sample_config, tmp_path_factory) -> Path:
+    """The warehouse of one full refresh of the sample landing; never written to by a test
+    (copy it first: the copy reads the same landing, so its checkpoint holds)."""
+    warehouse = tmp_path_factory.mktemp("sample-build")
+    assert main(["run", "--config", sample_config, "--raw-dir", str(sample_landing),
+                 "--warehouse", str(warehouse), "--full-refresh"]) == 0
+    return warehouse

@@ -104,15 +104,6 @@ def test_ntile_score_direction_and_tie_breaker(spark):
     assert_column_equality(out, "desc_got", "desc_expected")
 
 
-def test_percent_rank_of(spark):
-    df = spark.createDataFrame(
-        [("A", 10, 0.0), ("B", 20, 0.25), ("C", 20, 0.25), ("D", 30, 0.75), ("E", 40, 1.0)],
-        "customer_id string, v int, expected double",
-    )
-    out = df.withColumn("got", fn.percent_rank_of("v")).orderBy("customer_id")
-    assert_column_equality(out, "got", "expected")
-
-
 def test_safe_ratio(spark):
     df = spark.createDataFrame(
         [(1, 4, 0.25), (1, 0, None), (None, 2, None)], "a int, b int, expected double"

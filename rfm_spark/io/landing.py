@@ -111,11 +111,8 @@ def _read_csv(
     columns: list[str],
     schema_drift: str,
 ) -> DataFrame:
-    # With CSV column pruning on, Spark tokenises only the selected columns and never sees
-    # that a line has too few or too many fields; with it off such lines fill
-    # _corrupt_record, which is how a malformed line reaches quarantine. The setting is read
-    # when the query runs, so it stays off for the session.
-    spark.conf.set("spark.sql.csv.parser.columnPruning.enabled", "false")
+    # Malformed lines reach _corrupt_record because the session has CSV column pruning off
+    # (rfm_spark.session.PIPELINE_SQL_CONF).
     groups: dict[tuple[str, ...], list[LandingFile]] = {}
     for file in files:
         header = read_header(spark, file)

@@ -77,6 +77,7 @@ class Warehouse:
         self.spark = spark
         self.settings = settings
         self.commits: dict[str, Commit] = {}  # the latest commit of each table written
+        self._present: set[str] = set()  # tables known to exist (the pipeline drops none)
 
     def ref(self, name: str) -> TableRef:
         catalog_name = self.settings.tables.get(name)
@@ -88,16 +89,24 @@ class Warehouse:
         return TableRef(name, path=str(PurePosixPath(self.settings.dir) / layer / table))
 
     def exists(self, name: str) -> bool:
+        """Whether the table exists (asked once per table and run once it does)."""
+        if name in self._present:
+            return True
         ref = self.ref(name)
         if ref.catalog_name:
-            return self.spark.catalog.tableExists(quote_name(ref.catalog_name))
-        try:  # SQL, not DeltaTable.isDeltaTable: the same call on classic and Spark Connect
-            self.spark.sql(f"DESCRIBE HISTORY {ref.sql} LIMIT 1")
-        except AnalysisException as exc:
-            if "DELTA_TABLE_ONLY_OPERATION" in str(exc) or "PATH_NOT_FOUND" in str(exc):
-                return False
-            raise
-        return True
+            found = self.spark.catalog.tableExists(quote_name(ref.catalog_name))
+        else:
+            try:  # SQL, not DeltaTable.isDeltaTable: the same on classic and Spark Connect
+                self.spark.sql(f"DESCRIBE HISTORY {ref.sql} LIMIT 1")
+                found = True
+            except AnalysisException as exc:
+                if "DELTA_TABLE_ONLY_OPERATION" not in str(exc) and \
+                        "PATH_NOT_FOUND" not in str(exc):
+                    raise
+                found = False
+        if found:
+            self._present.add(name)
+        return found
 
     def read(self, name: str, version: int | None = None) -> DataFrame:
         """The table now, or at a Delta version (a run's published state)."""
@@ -251,6 +260,7 @@ class Warehouse:
                 writer.save(ref.path)
             version, _ = self.last_commit(name)
             commit = self.commits[name] = Commit(version, int(written.get["rows"]))
+            self._present.add(name)
         except Exception as exc:
             raise PipelineError(_short(exc), table=str(ref)) from exc
         return commit

@@ -19,9 +19,7 @@ import pytest
 import yaml
 from chispa import assert_df_equality
 
-from rfm_spark.cli import main
 from rfm_spark.session import cached_delta_jars, delta_ivy_dir
-from rfm_spark.tools.sample import SampleSpec, generate_landing
 
 pytestmark = pytest.mark.cluster
 REPO = Path(__file__).resolve().parents[2]
@@ -82,9 +80,9 @@ def cluster(tmp_path_factory):
                 proc.kill()
 
 
-def test_spark_submit_on_cluster_equals_local_run(spark, cluster, tmp_path):
-    landing = tmp_path / "raw"
-    generate_landing(landing, SampleSpec(customers=200, orders=2000, seed=3))
+def test_spark_submit_on_cluster_equals_local_run(spark, cluster, sample_landing, sample_build,
+                                                  tmp_path):
+    landing = sample_landing
     config = tmp_path / "cluster.yaml"
     config.write_text(yaml.safe_dump({"inherits": str(REPO / "conf" / "cluster.yaml")}))
     dist = tmp_path / "dist"
@@ -114,10 +112,8 @@ def test_spark_submit_on_cluster_equals_local_run(spark, cluster, tmp_path):
     executor_logs = list((cluster["logs"]).glob("worker*/app-*/*/stderr"))
     assert len(executor_logs) >= 2
 
-    assert main(["run", "--config", str(config), "--raw-dir", str(landing),
-                 "--warehouse", str(tmp_path / "local")]) == 0
-    for mart in ("marts/customer_segmentation", "marts/top_customers"):
+    for mart in ("marts/customer_segmentation", "marts/top_customers"):  # the local build
         on_cluster = spark.read.format("delta").load(str(tmp_path / "on_cluster" / mart))
-        local = spark.read.format("delta").load(str(tmp_path / "local" / mart))
+        local = spark.read.format("delta").load(str(sample_build / mart))
         assert_df_equality(on_cluster, local, ignore_row_order=True)
     shutil.rmtree(dist)

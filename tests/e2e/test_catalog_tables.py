@@ -8,7 +8,6 @@ import yaml
 from chispa import assert_df_equality
 
 from rfm_spark.cli import main
-from rfm_spark.tools.sample import SampleSpec, generate_landing
 from tests.e2e.test_incremental import deliver
 
 pytestmark = pytest.mark.e2e
@@ -16,9 +15,8 @@ REPO = Path(__file__).resolve().parents[2]
 TABLES = ("customers", "products", "orders", "order_items")
 
 
-def test_catalog_tables_equal_path_tables(spark, tmp_path):
-    source = tmp_path / "all"
-    generate_landing(source, SampleSpec(customers=120, orders=1200, seed=9))
+def test_catalog_tables_equal_path_tables(spark, sample_landing, sample_build, tmp_path):
+    source = sample_landing
     config = tmp_path / "catalog.yaml"
     config.write_text(yaml.safe_dump({
         "inherits": str(REPO / "conf" / "base.yaml"),
@@ -37,14 +35,10 @@ def test_catalog_tables_equal_path_tables(spark, tmp_path):
         "operation = 'MERGE'").count()
     assert merges == 1
 
-    path_config = tmp_path / "paths.yaml"
-    path_config.write_text(yaml.safe_dump({"inherits": str(REPO / "conf" / "base.yaml")}))
-    assert main(["run", "--config", str(path_config), "--raw-dir", str(source),
-                 "--warehouse", str(tmp_path / "wh")]) == 0
     for catalog_name, path in (("rfm_cat.marts_customer_segmentation",
                                 "marts/customer_segmentation"),
                                ("rfm_marts.top_customers", "marts/top_customers"),
                                ("rfm_cat.staging_order_items", "staging/order_items")):
         assert_df_equality(spark.read.table(catalog_name),
-                           spark.read.format("delta").load(str(tmp_path / "wh" / path)),
+                           spark.read.format("delta").load(str(sample_build / path)),
                            ignore_row_order=True)

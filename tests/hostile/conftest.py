@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -25,11 +26,25 @@ def run(config: str, raw: Path, warehouse: Path, *extra: str) -> int:
                  str(warehouse), *extra])
 
 
-@pytest.fixture
-def clean_built(base_config, tmp_path) -> tuple[Path, Path]:
-    """(landing, warehouse) after one run on the clean delivery d1. Built per test: the
-    checkpoint records absolute file paths, so a copied landing would be a new landing."""
-    raw, warehouse = tmp_path / "raw", tmp_path / "wh"
+@pytest.fixture(scope="session")
+def clean_base(base_config, tmp_path_factory) -> tuple[Path, Path, Path]:
+    """One run on the clean delivery d1: (landing, its pristine copy, warehouse)."""
+    base = tmp_path_factory.mktemp("clean-base")
+    raw, warehouse = base / "raw", base / "wh"
     clean_delivery(raw)
     assert run(base_config, raw, warehouse) == 0
+    shutil.copytree(raw, base / "raw-pristine")  # file times kept (copy2)
+    return raw, base / "raw-pristine", warehouse
+
+
+@pytest.fixture
+def clean_built(clean_base, tmp_path) -> tuple[Path, Path]:
+    """(landing, warehouse) as after one run on d1, for a test to change. The checkpoint
+    records absolute paths and file times: the landing is restored at the same path with
+    the same times (tests run one at a time), the warehouse is a fresh copy."""
+    raw, pristine, built = clean_base
+    shutil.rmtree(raw)
+    shutil.copytree(pristine, raw)
+    warehouse = tmp_path / "wh"
+    shutil.copytree(built, warehouse)
     return raw, warehouse

@@ -8,7 +8,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-import yaml
 from pyspark.sql import functions as F
 
 from rfm_spark.cli import main
@@ -21,15 +20,13 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
 
 
 @pytest.fixture(scope="module")
-def report(tmp_path_factory):
+def report(tmp_path_factory, sample_landing, sample_config, sample_build):
     root = tmp_path_factory.mktemp("report")
-    config = root / "conf.yaml"
-    config.write_text(yaml.safe_dump({"inherits": str(REPO / "conf" / "base.yaml")}))
-    raw, warehouse = root / "raw", root / "wh"
-    assert main(["generate", "--out", str(raw), "--customers", "300", "--orders", "3000"]) == 0
-    base = ["--config", str(config), "--raw-dir", str(raw), "--warehouse", str(warehouse)]
-    assert main(["run", *base, "--as-of", "2024-09-30"]) == 0
-    assert main(["run", *base]) == 0  # a second as_of: the migration chart appears
+    config, warehouse = sample_config, root / "wh"
+    shutil.copytree(sample_build, warehouse)  # built at as_of 2024-12-31
+    # a later as_of (no new files): scores move on, the migration chart appears
+    assert main(["run", "--config", config, "--raw-dir", str(sample_landing), "--warehouse",
+                 str(warehouse), "--as-of", "2025-02-15"]) == 0
     out = root / "report.html"
     assert main(["report", "--config", str(config), "--warehouse", str(warehouse),
                  "--out", str(out)]) == 0
