@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+from contextlib import ExitStack
 from dataclasses import dataclass
 
 from pyspark.sql import DataFrame
@@ -32,7 +33,6 @@ log = logging.getLogger("rfm_spark.models")
 SUMMARY = registry.table("intermediate.customer_order_summary")
 SCORES = registry.table("intermediate.rfm_scores")
 SEGMENTATION = registry.table("marts.customer_segmentation")
-TOP = registry.table("marts.top_customers")
 CUSTOMERS_HISTORY = registry.table("snapshots.customers_history")
 SEGMENT_HISTORY = registry.table("snapshots.customer_segment_history")
 MIGRATION = registry.table("marts.segment_migration")
@@ -64,7 +64,7 @@ def summary_as_of(wh: Warehouse) -> dt.date | None:
 
 def is_up_to_date(wh: Warehouse, as_of: dt.date) -> bool:
     return (summary_as_of(wh) == as_of
-            and all(wh.exists(m.name) for m in (SEGMENTATION, TOP)))
+            and all(wh.exists(m.name) for m in marts_of_the_scores()))
 
 
 def build_derived(wh: Warehouse, gate: Gate, ctx: BuildContext, plan: Plan) -> dict[str, int]:
@@ -111,14 +111,24 @@ def build_intermediate(wh: Warehouse, gate: Gate, ctx: BuildContext, plan: Plan
     return {SUMMARY.name: wh.read(SUMMARY.name).count(), SCORES.name: scores_commit.rows}
 
 
+def marts_of_the_scores() -> list[Model]:
+    """The marts built from intermediate tables and other marts, in run order (a new mart
+    declared in the registry is built here); marts fed by snapshots are built with them."""
+    snapshot_tables = {m.name for m in registry.layer("snapshots")}
+    return [m for m in registry.run_order(registry.layer("marts"))
+            if not snapshot_tables & set(m.inputs)]
+
+
 def build_marts(wh: Warehouse, gate: Gate, ctx: BuildContext) -> dict[str, int]:
-    with timed() as elapsed, persisted(build(SEGMENTATION, ctx, wh.read(SCORES.name))) as seg:
-        marts = {SEGMENTATION: seg, TOP: build(TOP, ctx, seg)}
-        gate.check({m.name: df for m, df in marts.items()})  # before anything is published
-        rows = {m.name: write(wh, m, df).rows for m, df in marts.items()}
-    log.info("%-36s wrote %s rows, %s %s rows (%.1f s)", SEGMENTATION.name,
-             fmt_count(rows[SEGMENTATION.name]), TOP.name, fmt_count(rows[TOP.name]),
-             elapsed())
+    with timed() as elapsed, ExitStack() as kept:
+        marts: dict[str, DataFrame] = {}
+        for model in marts_of_the_scores():
+            inputs = [marts[i] if i in marts else wh.read(i) for i in model.inputs]
+            marts[model.name] = kept.enter_context(persisted(build(model, ctx, *inputs)))
+        gate.check(marts)  # before anything is published
+        rows = {name: write(wh, registry.table(name), df).rows for name, df in marts.items()}
+    log.info("marts: %s (%.1f s)", ", ".join(f"{name} {fmt_count(n)} rows"
+                                            for name, n in rows.items()), elapsed())
     return rows
 
 

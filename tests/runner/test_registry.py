@@ -6,6 +6,8 @@ import subprocess
 import sys
 
 from rfm_spark import registry
+from rfm_spark.model import Overwrite
+from rfm_spark.runner.models import marts_of_the_scores
 
 
 def test_every_input_is_declared_and_comes_first():
@@ -46,3 +48,9 @@ def test_the_configuration_imports_no_model():
     assert "rfm_spark.config.loading" in loaded
     assert not [m for m in loaded if m.split(".")[1] in (
         "registry", "staging", "intermediate", "marts", "snapshots", "runner", "quality")]
+
+
+def test_marts_of_the_scores_are_whole_table_overwrites_in_run_order():
+    names = [m.name for m in marts_of_the_scores()]
+    assert names == ["marts.customer_segmentation", "marts.top_customers"]
+    assert all(isinstance(m.write, Overwrite) for m in marts_of_the_scores())
