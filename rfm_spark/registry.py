@@ -194,6 +194,15 @@ def layer(name: str) -> tuple[Model, ...]:
     return tuple(m for m in MODELS if m.layer == name)
 
 
+PUBLISHED_LAYERS = ("intermediate", "marts", "snapshots")
+
+
+def is_published(name: str) -> bool:
+    """Whether a run records the table's version (what `dq` and `report` read back): the
+    derived layers, not staging nor the audit logs."""
+    return name in TABLES and TABLES[name].layer in PUBLISHED_LAYERS
+
+
 def checkable_columns() -> dict[str, tuple[str, ...]]:
     """{table: columns} of the tables data-quality rules may name."""
     return {m.name: m.columns for m in MODELS if m.checkable}

@@ -55,6 +55,14 @@ def summary_scope(order_versions: DataFrame, orders: DataFrame,
     return scope.distinct()
 
 
+def changed_groups(new: DataFrame, current: DataFrame, keys: Sequence[str]) -> DataFrame:
+    """Keys of the groups whose rows differ between `new` and `current` (a row added,
+    removed or changed); `current`'s columns are taken in `new`'s order."""
+    current = current.select(*new.columns)
+    differing = new.subtract(current).unionByName(current.subtract(new))
+    return differing.select(*keys).distinct()
+
+
 def rows_of(df: DataFrame, scope: DataFrame, keys: Sequence[str]) -> DataFrame:
     """The rows of `df` whose keys are in scope (columns as in `df`)."""
     return df.join(scope.select(*keys), list(keys), "left_semi").select(*df.columns)

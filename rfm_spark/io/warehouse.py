@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
@@ -57,8 +57,8 @@ class Commit:
     rewritten files and which commit nothing at all when there is nothing to change; for a
     MERGE they are Delta's inserted + updated rows."""
 
-    version: int | None
-    rows: int
+    version: int | None  # None: a table whose versions the run does not record
+    rows: int  # -1: a MERGE into such a table (its metrics are not read either)
 
     @staticmethod
     def of_merge(version: int | None, metrics: dict[str, str]) -> Commit:
@@ -73,9 +73,14 @@ NO_COMMIT = Commit(None, 0)
 class Warehouse:
     """Reads, overwrites, appends and merges the pipeline's Delta tables."""
 
-    def __init__(self, spark: SparkSession, settings: WarehouseSettings):
+    def __init__(self, spark: SparkSession, settings: WarehouseSettings,
+                 versioned: Callable[[str], bool] = lambda name: True):
+        """`versioned(name)`: whether a write to the table reads back its new version
+        (and a MERGE its metrics): one log query per write, spent only on the tables whose
+        versions a run publishes."""
         self.spark = spark
         self.settings = settings
+        self.versioned = versioned
         self.commits: dict[str, Commit] = {}  # the latest commit of each table written
         self._present: set[str] = set()  # tables known to exist (the pipeline drops none)
 
@@ -228,7 +233,8 @@ class Warehouse:
         source.createOrReplaceTempView(view)
         try:
             self.spark.sql(f"MERGE INTO {ref.sql} t USING {view} s {clauses}")
-            commit = self.commits[name] = Commit.of_merge(*self.last_commit(name))
+            commit = self.commits[name] = (Commit.of_merge(*self.last_commit(name))
+                                           if self.versioned(name) else Commit(None, -1))
         except RfmError:
             raise
         except Exception as exc:
@@ -258,7 +264,7 @@ class Warehouse:
                 writer.saveAsTable(quote_name(ref.catalog_name))
             else:
                 writer.save(ref.path)
-            version, _ = self.last_commit(name)
+            version = self.last_commit(name)[0] if self.versioned(name) else None
             commit = self.commits[name] = Commit(version, int(written.get["rows"]))
             self._present.add(name)
         except Exception as exc:

@@ -97,8 +97,7 @@ def build_intermediate(wh: Warehouse, gate: Gate, ctx: BuildContext, plan: Plan
             how = (f"{fmt_count(scope.count())} customer(s) recomputed" if previous == ctx.as_of
                    else f"as_of moved from {previous}: {fmt_count(scope.count())} "
                         "customer(s) recomputed")
-        with persisted(summary) as summary:
-            scores = build(SCORES, ctx, summary)
+        with persisted(summary) as summary, persisted(build(SCORES, ctx, summary)) as scores:
             gate.check({SUMMARY.name: summary, SCORES.name: scores})
             if previous is None or previous != ctx.as_of:
                 summary_commit = write(wh, SUMMARY, summary, full_refresh=True)
@@ -147,10 +146,12 @@ def build_snapshots(wh: Warehouse, gate: Gate, ctx: BuildContext, plan: Plan
             write_customers()
             rows = {MIGRATION.name: write(wh, MIGRATION, migration).rows}
             if wh.exists(SEGMENT_HISTORY.name) and not plan.rebuild_history:
-                everyone = (history.select("customer_id")
-                            .unionByName(wh.read(SEGMENT_HISTORY.name).select("customer_id"))
-                            .distinct())
-                write(wh, SEGMENT_HISTORY, history, scope=everyone)
+                # only the customers whose history changed are merged
+                keys = list(SEGMENT_HISTORY.write.group_keys)
+                changed = scopes.changed_groups(history, wh.read(SEGMENT_HISTORY.name), keys)
+                changed = local_checkpoint(changed) or changed  # not re-read from the target
+                write(wh, SEGMENT_HISTORY, scopes.rows_of(history, changed, keys),
+                      scope=changed)
             else:
                 write(wh, SEGMENT_HISTORY, history, full_refresh=True)
             rows[SEGMENT_HISTORY.name] = history.count()  # the table as written, cached

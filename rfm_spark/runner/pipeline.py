@@ -126,7 +126,7 @@ def run_pipeline(spark: SparkSession, settings: Settings, options: RunOptions) -
     run has a row in audit/pipeline_runs, `running` until it ends, even when it fails."""
     refuse_missing_landing(spark, settings)
     refuse_patterns_spark_rejects(spark, settings)
-    wh = Warehouse(spark, settings.warehouse)
+    wh = Warehouse(spark, settings.warehouse, versioned=registry.is_published)
     result = RunResult(run_id=new_run_id(), as_of=options.as_of)
     with warehouse_lock(settings.warehouse.dir, result.run_id):
         log.info("run %s: config %s, raw %s, warehouse %s", result.run_id, settings.source,
@@ -143,9 +143,10 @@ def run_pipeline(spark: SparkSession, settings: Settings, options: RunOptions) -
         try:
             _run(spark, wh, settings, options, result, batch, gate)
             result.table_versions = {
-                **published_versions(wh),
+                **{name: v for name, v in published_versions(wh).items()
+                   if registry.is_published(name)},
                 **{name: c.version for name, c in wh.commits.items()
-                   if c.version is not None and not name.startswith("audit.")},
+                   if c.version is not None and registry.is_published(name)},
             }
             result.status = "succeeded"
         except RfmError as exc:

@@ -92,7 +92,7 @@ def stage(spark: SparkSession, wh: Warehouse, settings: Settings, batch: Batch,
         staged["order_items"].seconds += elapsed()
     for table in registry.RAW_TABLES:
         done = staged[table]
-        counts = _with_keys(wh, done.counts)
+        counts = _with_keys(wh, done.counts, batch.full_refresh)
         outcome.counts.append(counts)
         outcome.results += done.results
         if not done.written:
@@ -173,9 +173,14 @@ def reconciliation(table: str, counts: TableCounts, flagged: int) -> RuleResult:
                       counts.rows_read, [], detail)
 
 
-def _with_keys(wh: Warehouse, counts: TableCounts) -> TableCounts:
+def _with_keys(wh: Warehouse, counts: TableCounts, full_refresh: bool) -> TableCounts:
+    """Keys now in the staging table: the rows its full-refresh overwrite wrote (counted as
+    they were written), else a count of the table."""
     name = f"staging.{counts.table}"
-    counts.keys_in_staging = wh.read(name).count() if wh.exists(name) else 0
+    if full_refresh and name in wh.commits:
+        counts.keys_in_staging = wh.commits[name].rows
+    else:
+        counts.keys_in_staging = wh.read(name).count() if wh.exists(name) else 0
     return counts
 
 

@@ -71,3 +71,20 @@ def test_keys_from_files_and_rows_in_scope(spark):
     same(scope, ids(spark, "customer_id", ["C2"]))
     same(scopes.rows_of(log, scope, ["customer_id"]),
          spark.createDataFrame([("O2", "C2", "f2"), ("O3", "C2", "f2")], VERSIONS))
+
+
+def test_changed_groups_are_the_keys_with_a_row_added_removed_or_changed(spark):
+    schema = "customer_id string, valid_from date, segment string"
+    current = spark.createDataFrame([("C1", D(2024, 1, 1), "A"), ("C2", D(2024, 1, 1), "A"),
+                                     ("C3", D(2024, 1, 1), "A"), ("C4", D(2024, 1, 1), "A")],
+                                    schema)
+    new = spark.createDataFrame([("C1", D(2024, 1, 1), "A"),   # unchanged
+                                 ("C2", D(2024, 1, 1), "B"),   # changed
+                                 ("C3", D(2024, 1, 1), "A"), ("C3", D(2024, 2, 1), "A"),  # added
+                                 ("C5", D(2024, 2, 1), "A")],  # new customer; C4 removed
+                                schema)
+    # the current table's columns may come in another order
+    current = current.select("segment", "customer_id", "valid_from")
+    same(scopes.changed_groups(new, current, ["customer_id"]),
+         ids(spark, "customer_id", ["C2", "C3", "C4", "C5"]))
+    same(scopes.changed_groups(new, new, ["customer_id"]), ids(spark, "customer_id", []))
