@@ -64,5 +64,9 @@ def changed_groups(new: DataFrame, current: DataFrame, keys: Sequence[str]) -> D
 
 
 def rows_of(df: DataFrame, scope: DataFrame, keys: Sequence[str]) -> DataFrame:
-    """The rows of `df` whose keys are in scope (columns as in `df`)."""
-    return df.join(scope.select(*keys), list(keys), "left_semi").select(*df.columns)
+    """The rows of `df` whose keys are in scope (columns as in `df`). The keys are aliased
+    first: a scope checkpointed from `df` itself keeps `df`'s attribute ids, which Spark
+    cannot tell apart in a join without adaptive execution ([INTERNAL_ERROR] conflicting
+    attributes)."""
+    keyed = scope.select(*[F.col(k).alias(k) for k in keys])
+    return df.join(keyed, list(keys), "left_semi").select(*df.columns)

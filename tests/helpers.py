@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from functools import reduce
 from pathlib import Path
 
 from chispa import assert_df_equality
@@ -53,21 +54,46 @@ COMPARED = (
 )
 
 
+def _comparable(spark: SparkSession, warehouse: Path, name: str) -> DataFrame:
+    """A table as compared: run ids dropped, source files by table folder and file name."""
+    df = spark.read.format("delta").load(str(warehouse / name))
+    if "_run_id" in df.columns:
+        df = df.drop("_run_id")
+    if "_source_file" in df.columns:
+        df = df.withColumn("_source_file",
+                           F.regexp_extract("_source_file", r"([^/]+/[^/]+)$", 1))
+    return df
+
+
+def _rows_as_text(frames: dict[str, DataFrame]) -> DataFrame:
+    """Every row of every table as (table, JSON of its columns in name order)."""
+    return reduce(DataFrame.unionByName, [
+        df.select(F.lit(name).alias("table"),
+                  F.to_json(F.struct(*sorted(df.columns))).alias("row"))
+        for name, df in frames.items()])
+
+
 def assert_same_tables(spark: SparkSession, left: Path, right: Path,
-                       extra: tuple[str, ...] = ()) -> None:
+                       extra: tuple[str, ...] = (), tables: tuple[str, ...] = COMPARED
+                       ) -> None:
     """Two warehouses hold the same rows in every compared table (run ids aside; source
-    files compared by table folder and file name, as the landings live apart)."""
-    for name in (*COMPARED, *extra):
-        a = spark.read.format("delta").load(str(left / name))
-        b = spark.read.format("delta").load(str(right / name))
-        if "_run_id" in a.columns:
-            a, b = a.drop("_run_id"), b.drop("_run_id")
-        if "_source_file" in a.columns:
-            a, b = (df.withColumn("_source_file", F.regexp_extract("_source_file",
-                                                                    r"([^/]+/[^/]+)$", 1))
-                    for df in (a, b))
-        assert_df_equality(a, b, ignore_row_order=True, ignore_column_order=True,
-                           ignore_nullable=True)
+    files compared by table folder and file name, as the landings live apart).
+
+    Same column names and types per table, and the same multiset of rows (each row's JSON,
+    compared exactly, duplicates counted) for all tables in one query; a table that
+    differs is then shown by chispa, row by row."""
+    names = (*tables, *extra)
+    lefts = {n: _comparable(spark, left, n) for n in names}
+    rights = {n: _comparable(spark, right, n) for n in names}
+    for name in names:
+        assert sorted(lefts[name].dtypes) == sorted(rights[name].dtypes), name
+    a, b = _rows_as_text(lefts), _rows_as_text(rights)
+    differing = sorted(r["table"] for r in a.exceptAll(b).unionByName(b.exceptAll(a))
+                       .select("table").distinct().collect())
+    for name in differing:
+        assert_df_equality(lefts[name], rights[name], ignore_row_order=True,
+                           ignore_column_order=True, ignore_nullable=True)
+    assert not differing, f"tables differ: {differing}"
 
 
 def versions(spark: SparkSession, warehouse: Path) -> dict[str, int]:

@@ -88,3 +88,22 @@ def test_changed_groups_are_the_keys_with_a_row_added_removed_or_changed(spark):
     same(scopes.changed_groups(new, current, ["customer_id"]),
          ids(spark, "customer_id", ["C2", "C3", "C4", "C5"]))
     same(scopes.changed_groups(new, new, ["customer_id"]), ids(spark, "customer_id", []))
+
+
+
+def test_rows_of_a_scope_checkpointed_from_the_same_delta_read(spark, tmp_path):
+    """A scope checkpointed from the frame it selects from keeps that frame's attribute ids;
+    without adaptive execution Spark failed to join the two ([INTERNAL_ERROR] conflicting
+    attributes) before the keys were aliased."""
+    spark.createDataFrame([("O1", "C1", "completed", D(2024, 1, 1)),
+                           ("O2", "C2", "completed", D(2024, 1, 2))], ORDERS) \
+        .write.format("delta").save(str(tmp_path / "orders"))
+    orders = spark.read.format("delta").load(str(tmp_path / "orders"))
+    adaptive = spark.conf.get("spark.sql.adaptive.enabled")
+    spark.conf.set("spark.sql.adaptive.enabled", "false")
+    try:
+        scope = scopes.summary_scope(orders, orders, None, D(2023, 12, 31), D(2024, 1, 1),
+                                     "completed").localCheckpoint()
+        same(scopes.rows_of(orders, scope, ["customer_id"]), orders.where("order_id = 'O1'"))
+    finally:
+        spark.conf.set("spark.sql.adaptive.enabled", adaptive)
