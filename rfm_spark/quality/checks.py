@@ -1,9 +1,10 @@
 """Evaluate data-quality rules on DataFrames, in as few Spark jobs as possible.
 
-Per table: one aggregation evaluates every row rule, the row count and every freshness
-rule together; each `unique` rule adds one grouped job and each `relationships` rule one
-anti-join job. Failing-key samples are the smallest and largest failing keys, which keeps
-them bounded and deterministic.
+Per table: one aggregation evaluates every row rule, the row count, every freshness rule
+and the first `unique` rule together (grouped by that rule's columns, then summed); each
+further `unique` rule adds one grouped job and each `relationships` rule one anti-join job.
+Failing-key samples are the smallest and largest failing keys, which keeps them bounded
+and deterministic.
 """
 
 from __future__ import annotations
@@ -38,8 +39,6 @@ class RuleResult:
     @property
     def passed(self) -> bool:
         return self.status == "pass"
-
-
 
 
 def row_rule_failure(rule: QualityRule) -> Column:
@@ -125,18 +124,9 @@ def check_table(
     if not rules:
         return []
     key = _key(spec.key)
-    aggs: list[Column] = [F.count(F.lit(1)).alias("_total")]
-    for i, rule in enumerate(rules):
-        if rule.type in ROW_RULES:
-            fails = row_rule_failure(rule)
-            aggs.append(F.count(F.when(fails, 1)).alias(f"f{i}"))
-            if key is not None:
-                aggs += [F.min(F.when(fails, key)).alias(f"lo{i}"),
-                         F.max(F.when(fails, key)).alias(f"hi{i}")]
-        elif rule.type == "freshness":
-            aggs.append(F.max(rule.column).alias(f"latest{i}"))
-    row = df.agg(*aggs).first()  # one Spark job for all row rules of the table
-    total = int(row["_total"])
+    folded = next((i for i, r in enumerate(rules) if r.type == "unique"), None)
+    row = _one_pass(df, rules, key, folded)  # one Spark job for the rules above
+    total = int(row["_total"] or 0)
     results = []
     for i, rule in enumerate(rules):
         columns = ",".join(rule.target_columns)
@@ -144,7 +134,7 @@ def check_table(
         detail = ""
         checked = total
         if rule.type in ROW_RULES:
-            failed = int(row[f"f{i}"])
+            failed = int(row[f"f{i}"] or 0)
             if key is not None:
                 sample = _sample(row[f"lo{i}"], row[f"hi{i}"])
         elif rule.type == "row_count":
@@ -152,6 +142,10 @@ def check_table(
             detail = f"{total} rows, at least {int(rule.min)} expected"
         elif rule.type == "freshness":
             failed, checked, detail = _freshness(rule, row[f"latest{i}"], as_of, run_time)
+        elif rule.type == "unique" and i == folded:
+            failed = int(row["dup_rows"] or 0)
+            sample = _sample(row["dup_lo"], row["dup_hi"])
+            detail = f"{int(row['dup_keys'])} duplicated key(s)" if failed else ""
         elif rule.type == "unique":
             failed, sample, detail = _duplicates(df, rule.columns)
         elif rule.type == "scd2":
@@ -163,6 +157,40 @@ def check_table(
                                   _status(rule, failed, checked), failed, checked, sample,
                                   detail))
     return results
+
+
+def _one_pass(df: DataFrame, rules: Sequence[QualityRule], key: Column | None,
+              folded: int | None):
+    """One aggregation: the row count, failures and sample keys of every row rule, the
+    latest value of every freshness column and, for the rule at `folded` (a unique rule),
+    the duplicated rows and keys. With a unique rule the rows are first grouped by its
+    columns (per-group partial results), then summed: still one job."""
+    partial: list[Column] = [F.count(F.lit(1)).alias("_total")]
+    final: list[Column] = [F.sum("_total").alias("_total")]
+    for i, rule in enumerate(rules):
+        if rule.type in ROW_RULES:
+            fails = row_rule_failure(rule)
+            partial.append(F.count(F.when(fails, 1)).alias(f"f{i}"))
+            final.append(F.sum(f"f{i}").alias(f"f{i}"))
+            if key is not None:
+                partial += [F.min(F.when(fails, key)).alias(f"lo{i}"),
+                            F.max(F.when(fails, key)).alias(f"hi{i}")]
+                final += [F.min(f"lo{i}").alias(f"lo{i}"), F.max(f"hi{i}").alias(f"hi{i}")]
+        elif rule.type == "freshness":
+            partial.append(F.max(rule.column).alias(f"latest{i}"))
+            final.append(F.max(f"latest{i}").alias(f"latest{i}"))
+    if folded is None:
+        return df.agg(*partial).first()
+    columns = rules[folded].columns
+    duplicated = F.col("_total") > 1
+    group_key = _key(columns)
+    return df.groupBy(*columns).agg(*partial).agg(
+        *final,
+        F.sum(F.when(duplicated, F.col("_total"))).alias("dup_rows"),
+        F.count(F.when(duplicated, 1)).alias("dup_keys"),
+        F.min(F.when(duplicated, group_key)).alias("dup_lo"),
+        F.max(F.when(duplicated, group_key)).alias("dup_hi"),
+    ).first()
 
 
 def _freshness(rule: QualityRule, latest, as_of: dt.date, run_time: dt.datetime):

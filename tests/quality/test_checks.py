@@ -144,3 +144,34 @@ def test_quarantine_rules_add_their_names(spark):
         [("O1", 0, ["missing_x", "range_qty"]), ("O2", 5, []), ("O3", None, ["qty_given"])],
         "order_id string, qty int, _dq_reasons array<string>",
     ), ignore_nullable=True)
+
+
+def test_unique_with_row_rules_and_freshness_in_one_pass_and_on_no_rows(spark):
+    """The first unique rule shares the row rules' aggregation (grouped by its columns):
+    the same results as each rule alone; on an empty table every count is 0."""
+    rules = [
+        QualityRule("not_null", column="customer_id"),
+        QualityRule("unique", columns=["order_id", "line_no"]),
+        QualityRule("range", column="qty", min=1, max=100),
+        QualityRule("unique", columns=["order_id"], severity="warn"),
+        QualityRule("freshness", column="ts", max_age_days=1),
+        QualityRule("row_count", min=1, severity="warn"),
+    ]
+    assert_df_equality(run(spark, rules), expected(spark, [
+        ("not_null_customer_id", "customer_id", "error", "error", 1, 5, False, ["O2|1"], ""),
+        ("unique_order_id_line_no", "order_id,line_no", "error", "error", 2, 5, False,
+         ["O2|1"], "1 duplicated key(s)"),
+        ("range_qty", "qty", "error", "error", 2, 5, False, ["O1|2", "O3|1"], ""),
+        ("unique_order_id", "order_id", "warn", "warn", 4, 5, False, ["O1", "O2"],
+         "2 duplicated key(s)"),
+        ("freshness_ts", "ts", "error", "pass", 0, 1, True, [],
+         "latest ts 2024-12-30, 1 day(s) before as_of 2024-12-31 (max 1)"),
+        ("row_count", "", "warn", "pass", 0, 1, True, [], "5 rows, at least 1 expected"),
+    ]), ignore_nullable=True)
+    empty = orders(spark).limit(0)
+    assert_df_equality(run(spark, rules[:4], df=empty), expected(spark, [
+        ("not_null_customer_id", "customer_id", "error", "pass", 0, 0, True, [], ""),
+        ("unique_order_id_line_no", "order_id,line_no", "error", "pass", 0, 0, True, [], ""),
+        ("range_qty", "qty", "error", "pass", 0, 0, True, [], ""),
+        ("unique_order_id", "order_id", "warn", "pass", 0, 0, True, [], ""),
+    ]), ignore_nullable=True)
