@@ -161,10 +161,9 @@ def check_table(
 
 def _one_pass(df: DataFrame, rules: Sequence[QualityRule], key: Column | None,
               folded: int | None):
-    """One aggregation: the row count, failures and sample keys of every row rule, the
-    latest value of every freshness column and, for the rule at `folded` (a unique rule),
-    the duplicated rows and keys. With a unique rule the rows are first grouped by its
-    columns (per-group partial results), then summed: still one job."""
+    """One job: the row count, every row rule's failures and sample keys, every freshness
+    column's latest value and, for the unique rule at `folded`, the duplicated rows and
+    keys (the rows grouped by its columns first, the partial results then summed)."""
     partial: list[Column] = [F.count(F.lit(1)).alias("_total")]
     final: list[Column] = [F.sum("_total").alias("_total")]
     for i, rule in enumerate(rules):
