@@ -20,7 +20,7 @@ from pyspark.sql import functions as F
 
 from rfm_spark import registry
 from rfm_spark.config import Settings
-from rfm_spark.intermediate.ntile import global_rank
+from rfm_spark.intermediate.ntile import monotone_bin, position, rank_in_groups
 from rfm_spark.io.warehouse import Warehouse
 from rfm_spark.runner.runs import published_versions, read_published
 
@@ -104,8 +104,9 @@ def _concentration(seg, n: int, revenue: float) -> list[tuple[float, float]]:
     """Share of revenue held by the top x% of customers, at 100 points."""
     if n == 0 or revenue <= 0:
         return [(0.0, 0.0), (1.0, 1.0)]
-    ranked, _ = global_rank(seg.select("customer_id", "monetary"),
-                            (F.col("monetary").desc(), F.col("customer_id").asc()), "_rank")
+    ranked = rank_in_groups(seg.select("customer_id", "monetary"),
+                            [position(monotone_bin(F.col("monetary")), descending=True)],
+                            [F.col("monetary").desc(), F.col("customer_id").asc()], "_rank")
     per_point = (ranked.withColumn("_pct", F.ceil(F.col("_rank") * 100 / F.lit(n)).cast("int"))
                  .groupBy("_pct").agg(F.sum("monetary").alias("m")).collect())
     by_pct = {r["_pct"]: float(r["m"]) for r in per_point}

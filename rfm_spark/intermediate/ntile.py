@@ -1,75 +1,156 @@
-"""Exact global ranks and ntile buckets without funnelling every row through one task.
+"""Exact ntile buckets and global ranks without a single-partition window or a checkpoint.
 
 `F.ntile(n).over(Window.orderBy(...))` has no partitionBy, so Spark moves all rows into a
-single task. Here the rows are range-partitioned on the order keys (many tasks, each a
-contiguous key range), sorted within each partition, and numbered locally; a tiny
-aggregation counts the rows of each partition, and a row's global rank is the rows of the
-partitions before it plus its local number. ntile's own formula then turns the rank into a
-bucket: with N rows and n buckets, the first N % n buckets hold N // n + 1 rows and the
-others N // n. The results equal the window functions' exactly (tests compare both on
-random inputs with ties); functions.ntile_score stays as that reference.
+single task. Here an order is split into groups of rows that share a sort *position*: one
+value of an integer key (recency, frequency, rfm_total) or one bin of an amount
+(`monotone_bin`: equal amounts share a bin, and bins follow the amounts). A row's global
+rank is the rows of the groups before its own (from the collected group sizes) plus its
+number within its group, a window partitioned by the group.
+
+ntile(n) needs less: with N rows, bucket k starts at rank s_k (the first N % n buckets hold
+N // n + 1 rows, the others N // n). One tiny histogram (position -> rows, collected for
+all scores at once) tells which group holds each s_k. A row of any other group gets its
+bucket by comparing its position with those (at most n - 1) groups. Where a start falls
+inside a group, the row it falls on is looked up among that group's rows only (a small
+window, collected), and the group's rows pass it when their `within` values are at or
+after that row's. No window runs over all rows. The results equal ntile and
+row_number over all rows exactly, nulls placed as Spark places them (tests compare both on
+random inputs with ties and nulls); functions.ntile_score stays as that reference.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import Window as W
 from pyspark.sql import functions as F
 
-from rfm_spark.materialize import local_checkpoint
-
-_PID = "_rank_partition"
-_LOCAL = "_rank_local"
+FIRST, LAST = -(2**63), 2**63 - 1  # positions of nulls (ascending: first; descending: last)
+BINS_PER_E = 256  # monotone_bin: ~3,500 bins cover amounts from 1 to 1,000,000
 
 
-def global_rank(df: DataFrame, order_by: Sequence[Column], name: str) -> tuple[DataFrame, int]:
-    """`df` with `name` = 1..N in `order_by` order (the keys must make the order total), and N.
+@dataclass(frozen=True)
+class Ordering:
+    """A total order: `position` ascending (rows with equal positions form one group), then
+    `within` ascending (columns, nulls first), the sort of the rows of one group."""
 
-    The sorted, numbered rows are materialised once (local checkpoint) so the partition
-    counts and the numbering come from the same partitioning. A session without
-    checkpoints (Databricks serverless) numbers the rows with a window instead: exact,
-    through one task.
-    """
-    numbered = local_checkpoint(
-        df.repartitionByRange(*order_by)
-        .sortWithinPartitions(*order_by)
-        .withColumn(_PID, F.spark_partition_id())
-        # monotonically_increasing_id = partition id << 33 | position in the partition
-        .withColumn(_LOCAL, F.monotonically_increasing_id() - F.shiftleft(
-            F.col(_PID).cast("long"), 33))
-    )
-    if numbered is None:  # no checkpoints on this session: the window (one task) is exact
-        ranked = df.withColumn(name, F.row_number().over(W.orderBy(*order_by)).cast("long"))
-        return ranked, df.count()
-    counts = sorted(
-        (r[_PID], r["n"]) for r in numbered.groupBy(_PID).agg(F.count(F.lit(1)).alias("n"))
-        .collect()
-    )  # one row per partition
-    offsets, running = [], 0
-    for pid, n in counts:
-        offsets += [F.lit(pid), F.lit(running)]
-        running += n
-    offset = F.element_at(F.create_map(*offsets), F.col(_PID)) if offsets else F.lit(0)
-    ranked = numbered.withColumn(name, (offset + F.col(_LOCAL) + 1).cast("long")).drop(
-        _PID, _LOCAL)
-    return ranked, running
+    position: Column
+    within: tuple[Column, ...]
 
 
-def ntile_of_rank(rank: Column, n: int, total: int) -> Column:
-    """Spark's ntile(n) bucket of a 1-based rank among `total` rows."""
+def position(value: Column, descending: bool = False) -> Column:
+    """A long that sorts ascending as `value` sorts (integers), nulls where Spark puts them:
+    first when ascending, last when descending."""
+    if descending:
+        return F.coalesce(-value.cast("long"), F.lit(LAST))
+    return F.coalesce(value.cast("long"), F.lit(FIRST))
+
+
+def monotone_bin(amount: Column) -> Column:
+    """A bin of `amount` that never decreases as the amount grows (equal amounts share it):
+    sign(x) * floor(ln(1 + |x|) * 256), i.e. bins ~0.4% wide relative to the amount."""
+    magnitude = F.floor(F.log1p(F.abs(amount).cast("double")) * BINS_PER_E)
+    return (F.signum(amount.cast("double")) * magnitude).cast("long")
+
+
+def bucket_starts(total: int, n: int) -> list[int]:
+    """The 1-based ranks at which ntile buckets 2..n start among `total` rows (past
+    `total` for buckets left empty when there are fewer rows than buckets)."""
     size, bigger = divmod(total, n)
-    boundary = bigger * (size + 1)  # rows in the buckets holding one extra row
-    in_big = ((rank - 1) / F.lit(size + 1)).cast("long") + 1
-    if size == 0:
-        return in_big.cast("int")
-    in_small = F.lit(bigger) + ((rank - boundary - 1) / F.lit(size)).cast("long") + 1
-    return F.when(rank <= boundary, in_big).otherwise(in_small).cast("int")
+    return [(k - 1) * (size + 1) + 1 if k - 1 <= bigger
+            else bigger * (size + 1) + (k - 1 - bigger) * size + 1
+            for k in range(2, n + 1)]
 
 
-def with_ntile(df: DataFrame, n: int, order_by: Sequence[Column], name: str) -> DataFrame:
-    """Add `name` = ntile(n) over `order_by`, computed without a single-partition window."""
-    ranked, total = global_rank(df, order_by, f"_{name}_rank")
-    return ranked.withColumn(name, ntile_of_rank(F.col(f"_{name}_rank"), n, total)).drop(
-        f"_{name}_rank")
+def with_ntiles(df: DataFrame, n: int, orderings: Mapping[str, Ordering]) -> DataFrame:
+    """`df` with one int column per ordering: ntile(n) over all rows in that order.
+
+    One job collects the histograms; where a bucket starts inside a group, one more (per
+    ordering) finds the row it starts at among that group's rows only. The buckets are
+    then comparisons with those positions and rows: no window over `df`, which is read
+    once more for the result (so it should be cheap to compute: a table, a checkpoint)."""
+    orders = list(orderings.values())
+    entries = F.explode(F.array(*[
+        F.struct(F.lit(i).alias("kind"), o.position.alias("pos")) for i, o in enumerate(orders)
+    ])).alias("e")
+    histogram: dict[int, list[tuple[int, int]]] = {i: [] for i in range(len(orders))}
+    for row in (df.select(entries).select("e.*").groupBy("kind", "pos")
+                .agg(F.count(F.lit(1)).alias("rows")).collect()):
+        histogram[row["kind"]].append((row["pos"], row["rows"]))
+    out = df
+    for i, name in enumerate(orderings):
+        out = out.withColumn(name, _bucket(df, orders[i], n, sorted(histogram[i])))
+    return out
+
+
+def _bucket(df: DataFrame, order: Ordering, n: int, groups: list[tuple[int, int]]) -> Column:
+    """1 + the bucket starts at or before the row: a start at the head of a group is passed
+    by that group and all after it; a start inside a group, by the rows from the one it
+    falls on (its `within` values, looked up among that group's rows) and all after."""
+    inside: dict[int, list[int]] = {}  # group position -> numbers of the starts in it
+    heads: list[int] = []
+    before, pending = 0, bucket_starts(sum(rows for _, rows in groups), n)
+    for pos, rows in groups:
+        while pending and pending[0] <= before + rows:
+            start = pending.pop(0)
+            if start == before + 1:
+                heads.append(pos)
+            else:
+                inside.setdefault(pos, []).append(start - before)
+        before += rows
+    key = F.struct(*[c.alias(f"w{k}") for k, c in enumerate(order.within)])
+    bucket = F.lit(1)
+    for pos in heads:
+        bucket = bucket + (order.position >= F.lit(pos)).cast("int")
+    for (pos, _), first in _rows_at(df, order, inside).items():
+        bucket = bucket + ((order.position > F.lit(pos))
+                           | ((order.position == F.lit(pos)) & (key >= first))).cast("int")
+    return bucket.cast("int")
+
+
+def _rows_at(df: DataFrame, order: Ordering, inside: dict[int, list[int]]):
+    """Per (group position, number): the `within` values of that row of the group, as a
+    literal struct. One job over the rows of those groups only."""
+    if not inside:
+        return {}
+    names = [f"w{k}" for k in range(len(order.within))]
+    types = df.select(*[c.alias(k) for c, k in zip(order.within, names, strict=True)]).schema
+    wanted = F.lit(False)
+    for pos, numbers in inside.items():
+        wanted = wanted | ((F.col("pos") == F.lit(pos)) & F.col("number").isin(numbers))
+    rows = (df.where(order.position.isin(list(inside)))
+            .select(order.position.alias("pos"),
+                    *[c.alias(k) for c, k in zip(order.within, names, strict=True)])
+            .withColumn("number", F.row_number().over(
+                W.partitionBy("pos").orderBy(*[F.col(k).asc() for k in names])))
+            .where(wanted).collect())
+    found = {}
+    for row in sorted(rows, key=lambda r: (r["pos"], r["number"])):
+        literal = F.struct(*[F.lit(row[k]).cast(types[k].dataType).alias(k) for k in names])
+        found[(row["pos"], row["number"])] = literal
+    return found
+def rank_in_groups(df: DataFrame, groups: Sequence[Column], within: Sequence[Column],
+                   name: str) -> DataFrame:
+    """`df` with `name` = 1..N in the order: `groups` (positions, ascending), then `within`
+    (which must make the order total).
+
+    The group sizes are collected (one small job: at most a few thousand groups); each
+    group's offset, the rows of the groups before it, is joined back (broadcast) and the
+    rows are numbered within their group. `df` is read twice (sizes, then rows), so it
+    should be cheap to compute (a table, or a checkpoint)."""
+    keys = [f"_group{i}" for i in range(len(groups))]
+    keyed = df.select("*", *[g.alias(k) for g, k in zip(groups, keys, strict=True)])
+    sizes = sorted(tuple(r) for r in keyed.groupBy(*keys).agg(
+        F.count(F.lit(1)).alias("_rows")).collect())
+    offsets, before = [], 0
+    for *group, rows in sizes:
+        offsets.append((*group, before))
+        before += rows
+    schema = ", ".join(f"{k} long" for k in keys) + ", _before long"
+    starts = df.sparkSession.createDataFrame(offsets, schema)
+    number = F.row_number().over(W.partitionBy(*keys).orderBy(*within))
+    return (keyed.join(F.broadcast(starts), keys)
+            .withColumn(name, (F.col("_before") + number).cast("long"))
+            .drop(*keys, "_before"))

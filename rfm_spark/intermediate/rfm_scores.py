@@ -9,7 +9,13 @@ from pyspark.sql import Window as W
 from pyspark.sql import functions as F
 
 from rfm_spark.functions import days_between, ntile_score
-from rfm_spark.intermediate.ntile import global_rank, with_ntile
+from rfm_spark.intermediate.ntile import (
+    Ordering,
+    monotone_bin,
+    position,
+    rank_in_groups,
+    with_ntiles,
+)
 from rfm_spark.materialize import local_checkpoint
 
 MONEY = "decimal(18,2)"
@@ -32,15 +38,9 @@ def rfm_base(summary: DataFrame, as_of: dt.date) -> DataFrame:
     )
 
 
-def _orders() -> dict[str, tuple]:
-    """Sort keys of each score (Columns need a running Spark, so they are built on call)."""
-    tie = F.col("customer_id").asc()
-    return {
-        "r_score": (F.col("recency_days").desc(), tie),
-        "f_score": (F.col("frequency").asc(), tie),
-        "m_score": (F.col("monetary").asc(), tie),
-        "rfm_rank": (F.col("rfm_total").desc(), F.col("monetary").desc(), tie),
-    }
+def _rank_order() -> tuple:
+    """rfm_rank's order (Columns need a running Spark, so they are built on call)."""
+    return F.col("rfm_total").desc(), F.col("monetary").desc(), F.col("customer_id").asc()
 
 
 def score(base: DataFrame, ntile: int) -> DataFrame:
@@ -51,17 +51,21 @@ def score(base: DataFrame, ntile: int) -> DataFrame:
     Computed without single-partition windows (see intermediate/ntile.py);
     score_with_windows is the reference implementation.
     """
-    order = _orders()
-    # Each ranking pass samples its input and then shuffles it: materialise the input once
-    # so the summary behind it (a join and two aggregations) is not computed twice.
+    tie, monetary = F.col("customer_id"), F.col("monetary")
+    # The scores' histograms and the scores both read the base, and the rank's group sizes
+    # and the rank both read the scores: each is computed once (where the session allows).
     base = local_checkpoint(base) or base
-    scored = (
-        base.transform(with_ntile, ntile, order["r_score"], "r_score")
-        .transform(with_ntile, ntile, order["f_score"], "f_score")
-        .transform(with_ntile, ntile, order["m_score"], "m_score")
-        .withColumn("rfm_total", F.col("r_score") + F.col("f_score") + F.col("m_score"))
-    )
-    ranked, _ = global_rank(scored, order["rfm_rank"], "rfm_rank")
+    scored = with_ntiles(base, ntile, {
+        "r_score": Ordering(position(F.col("recency_days"), descending=True), (tie,)),
+        "f_score": Ordering(position(F.col("frequency")), (tie,)),
+        "m_score": Ordering(position(monotone_bin(monetary)), (monetary, tie)),
+    }).withColumn("rfm_total", F.col("r_score") + F.col("f_score") + F.col("m_score"))
+    scored = local_checkpoint(scored) or scored
+    ranked = rank_in_groups(
+        scored,
+        [position(F.col("rfm_total"), descending=True),
+         position(monotone_bin(monetary), descending=True)],
+        _rank_order(), "rfm_rank")
     return _output(ranked)
 
 
@@ -73,7 +77,7 @@ def score_with_windows(base: DataFrame, ntile: int) -> DataFrame:
         ntile_score(ntile, "frequency").alias("f_score"),
         ntile_score(ntile, "monetary").alias("m_score"),
     ).withColumn("rfm_total", F.col("r_score") + F.col("f_score") + F.col("m_score"))
-    rank_order = W.orderBy(*_orders()["rfm_rank"])
+    rank_order = W.orderBy(*_rank_order())
     return _output(scored.withColumn("rfm_rank", F.row_number().over(rank_order)))
 
 

@@ -69,19 +69,66 @@ def test_distributed_scores_equal_the_window_reference(spark, n_customers, seed)
                        ignore_nullable=True)
 
 
-def test_ranks_without_checkpoints_equal_the_distributed_ones(spark, monkeypatch):
-    """Where a session refuses local checkpoints (Databricks serverless), ranks come from a
-    window: the same numbers."""
-    from rfm_spark.intermediate import ntile
+def test_scores_without_checkpoints_equal_the_ones_with(spark, monkeypatch):
+    """Where a session refuses local checkpoints (Databricks serverless), the frames are
+    recomputed instead of kept: the same scores."""
+    from rfm_spark.intermediate import rfm_scores as module
 
-    df = spark.createDataFrame([(f"C{i:02d}", i % 4) for i in range(23)], "id string, v int")
-    order = [F.col("v").desc(), F.col("id").asc()]
-    distributed, n = ntile.global_rank(df, order, "rank")
+    summary = spark.createDataFrame(SUMMARY, SUMMARY_SCHEMA)
+    kept = score(rfm_base(summary, AS_OF), 5)
+    monkeypatch.setattr(module, "local_checkpoint", lambda _df: None)
+    assert_df_equality(score(rfm_base(summary, AS_OF), 5), kept, ignore_row_order=True,
+                       ignore_nullable=True)
 
-    def refused(_df):
-        return None
 
-    monkeypatch.setattr(ntile, "local_checkpoint", refused)
-    windowed, m = ntile.global_rank(df, order, "rank")
-    assert n == m == 23
-    assert_df_equality(windowed, distributed, ignore_row_order=True, ignore_nullable=True)
+@pytest.mark.parametrize("n_rows, buckets, seed", [(0, 5, 1), (2, 5, 2), (9, 4, 3),
+                                                   (64, 5, 4), (301, 7, 5)])
+def test_ntiles_and_ranks_equal_the_windows_with_ties_and_nulls(spark, n_rows, buckets,
+                                                                 seed):
+    """with_ntiles and rank_in_groups against ntile / row_number over all rows: integer
+    keys ascending and descending, amounts (negative, zero, equal, large) binned, nulls
+    where Spark sorts them."""
+    from pyspark.sql import Window as W
+
+    from rfm_spark.intermediate.ntile import (
+        Ordering,
+        monotone_bin,
+        position,
+        rank_in_groups,
+        with_ntiles,
+    )
+
+    rng = random.Random(seed)
+    amounts = [None, "-12.50", "-0.01", "0.00", "0.01", "0.02", "999.99", "1000.00",
+               "1000.01", "123456789.99"]
+    rows = [(f"K{i:04d}", rng.choice([None, 0, 1, 1, 2, 7, 7, 30]),
+             None if rng.choice(amounts) is None else D(rng.choice(amounts[1:])))
+            for i in range(n_rows)]
+    df = spark.createDataFrame(rows, "id string, v int, amount decimal(18,2)").repartition(3)
+    key, v, amount = F.col("id"), F.col("v"), F.col("amount")
+    got = with_ntiles(df, buckets, {
+        "v_up": Ordering(position(v), (key,)),
+        "v_down": Ordering(position(v, descending=True), (key,)),
+        "amount_up": Ordering(position(monotone_bin(amount)), (amount, key)),
+    })
+    got = rank_in_groups(got, [position(v, descending=True),
+                               position(monotone_bin(amount), descending=True)],
+                         [v.desc(), amount.desc(), key], "rank")
+    expected = df.select(
+        "*",
+        F.ntile(buckets).over(W.orderBy(v.asc(), key)).alias("v_up"),
+        F.ntile(buckets).over(W.orderBy(v.desc(), key)).alias("v_down"),
+        F.ntile(buckets).over(W.orderBy(amount.asc(), key)).alias("amount_up"),
+        F.row_number().over(W.orderBy(v.desc(), amount.desc(), key)).cast("long")
+        .alias("rank"),
+    )
+    assert_df_equality(got, expected, ignore_row_order=True, ignore_nullable=True)
+
+
+def test_bucket_starts():
+    from rfm_spark.intermediate.ntile import bucket_starts
+
+    assert bucket_starts(10, 5) == [3, 5, 7, 9]
+    assert bucket_starts(11, 5) == [4, 6, 8, 10]  # the first bucket holds the extra row
+    assert bucket_starts(2, 5) == [2, 3, 3, 3]  # buckets 3..5 empty: starts past the rows
+    assert bucket_starts(0, 3) == [1, 1]
