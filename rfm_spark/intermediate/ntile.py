@@ -104,33 +104,34 @@ def _bucket(df: DataFrame, order: Ordering, n: int, groups: list[tuple[int, int]
     bucket = F.lit(1)
     for pos in heads:
         bucket = bucket + (order.position >= F.lit(pos)).cast("int")
-    for (pos, _), first in _rows_at(df, order, inside).items():
+    for pos, first in _rows_at(df, order, inside):
         bucket = bucket + ((order.position > F.lit(pos))
                            | ((order.position == F.lit(pos)) & (key >= first))).cast("int")
     return bucket.cast("int")
 
 
-def _rows_at(df: DataFrame, order: Ordering, inside: dict[int, list[int]]):
-    """Per (group position, number): the `within` values of that row of the group, as a
-    literal struct. One job over the rows of those groups only."""
+def _rows_at(df: DataFrame, order: Ordering,
+             inside: dict[int, list[int]]) -> list[tuple[int, Column]]:
+    """(group position, the `within` values of the row at each wanted number in that group
+    as a literal struct). One job over the rows of those groups only."""
     if not inside:
-        return {}
+        return []
     names = [f"w{k}" for k in range(len(order.within))]
-    types = df.select(*[c.alias(k) for c, k in zip(order.within, names, strict=True)]).schema
+    values = [c.alias(k) for c, k in zip(order.within, names, strict=True)]
+    types = df.select(*values).schema
     wanted = F.lit(False)
     for pos, numbers in inside.items():
         wanted = wanted | ((F.col("pos") == F.lit(pos)) & F.col("number").isin(numbers))
     rows = (df.where(order.position.isin(list(inside)))
-            .select(order.position.alias("pos"),
-                    *[c.alias(k) for c, k in zip(order.within, names, strict=True)])
+            .select(order.position.alias("pos"), *values)
             .withColumn("number", F.row_number().over(
                 W.partitionBy("pos").orderBy(*[F.col(k).asc() for k in names])))
             .where(wanted).collect())
-    found = {}
-    for row in sorted(rows, key=lambda r: (r["pos"], r["number"])):
-        literal = F.struct(*[F.lit(row[k]).cast(types[k].dataType).alias(k) for k in names])
-        found[(row["pos"], row["number"])] = literal
-    return found
+    return [(row["pos"], F.struct(*[F.lit(row[k]).cast(types[k].dataType).alias(k)
+                                    for k in names]))
+            for row in rows]
+
+
 def rank_in_groups(df: DataFrame, groups: Sequence[Column], within: Sequence[Column],
                    name: str) -> DataFrame:
     """`df` with `name` = 1..N in the order: `groups` (positions, ascending), then `within`
