@@ -90,6 +90,14 @@ def get_spark(settings: SparkSettings) -> SparkSession:
     return spark
 
 
+def starts_local_session(settings: SparkSettings) -> bool:
+    """Whether get_spark will start a local session whose paths without a scheme are local
+    files (no active session, platform, Spark Connect server or Hadoop configuration)."""
+    return (SparkSession.getActiveSession() is None and not remote_url(settings)
+            and not on_databricks() and not under_spark_submit()
+            and "HADOOP_CONF_DIR" not in os.environ)
+
+
 def _session(settings: SparkSettings) -> SparkSession:
     active = SparkSession.getActiveSession()
     if active is not None:

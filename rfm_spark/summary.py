@@ -5,8 +5,9 @@ Only aggregates and the (bounded) top 5 reach the driver.
 
 from __future__ import annotations
 
-from pyspark.sql import SparkSession
-from pyspark.sql import functions as F
+from collections import Counter
+
+from pyspark.sql import DataFrame, SparkSession
 
 from rfm_spark import registry
 from rfm_spark.config import Settings
@@ -28,9 +29,23 @@ def render_checks(results: list[RuleResult]) -> str:
     return f"{head}." if not failures else f"{head}; not passed:\n{failures}"
 
 
-def _counts(df, column: str) -> list[tuple[str, int]]:
-    rows = df.groupBy(column).count().orderBy(F.col("count").desc(), F.col(column)).collect()
-    return [(r[column], int(r["count"])) for r in rows]
+BREAKDOWNS = (("Churn status", "churn_status"), ("Behavioural segment", "behavioral_segment"),
+              ("RFM segment", "rfm_segment"))
+
+
+def segment_counts(seg: DataFrame) -> dict[str, list[tuple[str | None, int]]]:
+    """Customers per value of each breakdown column, most first (ties by name, nulls
+    first): one job over the combinations, which are few, summed per column here."""
+    columns = [column for _, column in BREAKDOWNS]
+    combinations = seg.groupBy(*columns).count().collect()
+    out = {}
+    for column in columns:
+        totals = Counter()
+        for row in combinations:
+            totals[row[column]] += int(row["count"])
+        out[column] = sorted(totals.items(),
+                             key=lambda kv: (-kv[1], kv[0] is not None, kv[0] or ""))
+    return out
 
 
 def render_summary(spark: SparkSession, settings: Settings, result: RunResult) -> str:
@@ -57,11 +72,10 @@ def render_summary(spark: SparkSession, settings: Settings, result: RunResult) -
     if scored == 0:
         lines.append("No completed orders on or before as_of: nothing to segment.")
         return "\n".join(lines)
-    for title, column in (("Churn status", "churn_status"),
-                          ("Behavioural segment", "behavioral_segment"),
-                          ("RFM segment", "rfm_segment")):
+    counts = segment_counts(seg)
+    for title, column in BREAKDOWNS:
         lines.append(f"{title}:")
-        lines += [f"  {name:<22} {count:>8,}" for name, count in _counts(seg, column)]
+        lines += [f"  {name:<22} {count:>8,}" for name, count in counts[column]]
     top = (wh.read(TOP_CUSTOMERS).orderBy("top_rank").limit(5).collect())
     lines.append(f"Top {len(top)} customers (of {settings.top_customers.n} in "
                  "marts.top_customers):")

@@ -12,6 +12,7 @@ import yaml
 from rfm_spark.cli import main
 from rfm_spark.registry import load_settings
 from rfm_spark.tools.sample import SampleSpec, generate_landing
+from tests.helpers import EARLIER_AS_OF
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -67,4 +68,15 @@ def sample_build(spark, sample_landing, sample_config, tmp_path_factory) -> Path
     warehouse = tmp_path_factory.mktemp("sample-build")
     assert main(["run", "--config", sample_config, "--raw-dir", str(sample_landing),
                  "--warehouse", str(warehouse), "--full-refresh"]) == 0
+    return warehouse
+
+
+
+@pytest.fixture(scope="session")
+def sample_build_earlier(spark, sample_landing, sample_config, tmp_path_factory) -> Path:
+    """The warehouse of one full refresh of the sample landing at EARLIER_AS_OF; never
+    written to by a test."""
+    warehouse = tmp_path_factory.mktemp("sample-build-earlier")
+    assert main(["run", "--config", sample_config, "--raw-dir", str(sample_landing),
+                 "--warehouse", str(warehouse), "--full-refresh", "--as-of", EARLIER_AS_OF]) == 0
     return warehouse

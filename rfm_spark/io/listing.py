@@ -13,6 +13,7 @@ import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from urllib.parse import urlparse
 
 from pyspark.errors import AnalysisException
 from pyspark.sql import SparkSession
@@ -57,6 +58,15 @@ def list_files(spark: SparkSession, directory: str, suffix: str = ".csv") -> lis
     found = [LandingFile(e.path, e.name, e.size, e.modified) for e in entries or []
              if _is_delivery(e.name, e.is_file, suffix, directory)]
     return sorted(found, key=lambda f: f.name)
+
+
+def local_folder_exists(directory: str) -> bool | None:
+    """Whether a folder on the local file system exists, without Spark; None for a path
+    of another file system (a URI with another scheme)."""
+    parsed = urlparse(directory)
+    if parsed.scheme not in ("", "file"):
+        return None
+    return os.path.isdir(parsed.path if parsed.scheme else directory)
 
 
 def folder_exists(spark: SparkSession, directory: str) -> bool:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
@@ -27,12 +28,11 @@ from rfm_spark.runner import checkpoint
 from rfm_spark.runner.checks import Gate
 from rfm_spark.runner.models import Plan, build_derived, is_up_to_date, latest_segment_as_of
 from rfm_spark.runner.runs import (
+    RunHistory,
     RunOptions,
     RunResult,
-    interrupted_full_refresh,
     new_run_id,
     open_run,
-    previous_as_of,
     published_versions,
     read_published,
     record_run,
@@ -43,7 +43,8 @@ log = logging.getLogger("rfm_spark.pipeline")
 STAGED_ORDERS = registry.table("staging.orders").name
 FILE_FORMATS = ("csv", "parquet", "json")
 
-__all__ = ["RunOptions", "RunResult", "check_warehouse", "run_pipeline"]
+__all__ = ["RunOptions", "RunResult", "check_warehouse", "refuse_missing_landing",
+           "run_pipeline"]
 
 
 def resolve_as_of(wh: Warehouse, settings: Settings, requested: dt.date | None) -> dt.date | None:
@@ -67,9 +68,10 @@ Listing = dict[str, list[LandingFile]]
 INCREMENTAL_STATE = tuple(m.name for m in registry.layer("staging"))
 
 
-def refuse_missing_landing(spark: SparkSession, settings: Settings) -> None:
+def refuse_missing_landing(settings: Settings, exists: Callable[[str], bool | None]) -> None:
     """Exit 2 before anything is written when the landing folder does not exist: a typo
-    must not look like an empty delivery (nor ever be filled with a sample)."""
+    must not look like an empty delivery (nor ever be filled with a sample). `exists`
+    answers None for a folder it cannot see (another file system): not refused here."""
     folders: dict[str, str] = {}
     for table in registry.RAW_TABLES:
         spec = settings.raw.tables.get(table)
@@ -78,7 +80,7 @@ def refuse_missing_landing(spark: SparkSession, settings: Settings) -> None:
         elif spec.format in FILE_FORMATS:
             folders[spec.path] = f"raw.tables.{table}.path"
     for folder, key in folders.items():
-        if not folder_exists(spark, folder):
+        if exists(folder) is False:
             raise ConfigError(f"{key}: the raw landing {folder} does not exist (create it, or "
                               "generate a sample with `rfm-spark generate --out DIR`)")
 
@@ -124,24 +126,25 @@ def plan_batch(wh: Warehouse, available: Listing, full_refresh: bool,
 def run_pipeline(spark: SparkSession, settings: Settings, options: RunOptions) -> RunResult:
     """The whole run. Refusals (exit 2) come before anything is written; from then on the
     run has a row in audit/pipeline_runs, `running` until it ends, even when it fails."""
-    refuse_missing_landing(spark, settings)
+    refuse_missing_landing(settings, lambda folder: folder_exists(spark, folder))
     refuse_patterns_spark_rejects(spark, settings)
     wh = Warehouse(spark, settings.warehouse, versioned=registry.is_published)
     result = RunResult(run_id=new_run_id(), as_of=options.as_of)
     with warehouse_lock(settings.warehouse.dir, result.run_id):
         log.info("run %s: config %s, raw %s, warehouse %s", result.run_id, settings.source,
                  settings.raw.dir, settings.warehouse.dir)
-        interrupted = interrupted_full_refresh(wh)
+        history = RunHistory.read(wh)
+        interrupted = history.interrupted_full_refresh()
         if interrupted and not options.full_refresh:
             log.warning("the full refresh of run %s did not finish: this run finishes it",
                         interrupted)
         batch = plan_batch(wh, list_landing(spark, settings),
                            options.full_refresh or interrupted is not None, result)
         result.full_refresh = batch.full_refresh
-        open_run(spark, wh, result)
+        open_run(spark, wh, result, history)
         gate = Gate(wh, settings, result.as_of)
         try:
-            _run(spark, wh, settings, options, result, batch, gate)
+            _run(spark, wh, settings, options, result, batch, gate, history)
             result.table_versions = {
                 **{name: v for name, v in published_versions(wh).items()
                    if registry.is_published(name)},
@@ -170,7 +173,7 @@ def run_pipeline(spark: SparkSession, settings: Settings, options: RunOptions) -
 
 
 def _run(spark: SparkSession, wh: Warehouse, settings: Settings, options: RunOptions,
-         result: RunResult, batch: Batch, gate: Gate) -> None:
+         result: RunResult, batch: Batch, gate: Gate, history: RunHistory) -> None:
     if batch.full_refresh:
         log.info("full refresh: reading all %d raw file(s)",
                  sum(len(f) for f in batch.files.values()))
@@ -198,7 +201,7 @@ def _run(spark: SparkSession, wh: Warehouse, settings: Settings, options: RunOpt
                  "rebuild", result.as_of)
     else:
         ctx = BuildContext(as_of=result.as_of, rules=settings, run_time=result.started_at,
-                           previous_as_of=previous_as_of(wh, result.as_of))
+                           previous_as_of=history.previous_as_of(result.as_of))
         plan = Plan(batch.full_refresh, staged.touched_orders,
                     tuple(batch.paths("customers")), options.rebuild_history)
         result.fold(build_derived(wh, gate, ctx, plan))

@@ -93,30 +93,65 @@ def _runs(wh: Warehouse) -> DataFrame | None:
     return wh.read(TABLE.name) if wh.exists(TABLE.name) else None
 
 
-def open_run(spark: SparkSession, wh: Warehouse, result: RunResult) -> None:
+@dataclass(frozen=True)
+class PastRun:
+    run_id: str
+    status: str
+    full_refresh: bool
+    started_at: dt.datetime
+    as_of: dt.date | None
+
+
+@dataclass(frozen=True)
+class RunHistory:
+    """audit/pipeline_runs as a run found it, read once (one small row per run); the rows
+    still `running` are kept whole, to be rewritten as `abandoned`."""
+
+    runs: tuple[PastRun, ...] = ()
+    stale: tuple[tuple, ...] = ()
+
+    @staticmethod
+    def read(wh: Warehouse) -> RunHistory:
+        runs = _runs(wh)
+        if runs is None:
+            return RunHistory()
+        whole = F.struct(*[F.col(f.name) for f in PIPELINE_RUNS.fields])
+        rows = runs.select("run_id", "status", "full_refresh", "started_at", "as_of_date",
+                           F.when(F.col("status") == "running", whole).alias("whole")
+                           ).collect()
+        return RunHistory(
+            tuple(PastRun(r["run_id"], r["status"], bool(r["full_refresh"]), r["started_at"],
+                          r["as_of_date"]) for r in rows),
+            tuple(tuple(r["whole"]) for r in rows if r["whole"] is not None))
+
+    def interrupted_full_refresh(self) -> str | None:
+        """The run id of the latest full refresh when it did not succeed (killed, failed):
+        its tables are half rebuilt, and only another full refresh repairs them."""
+        full = [r for r in self.runs if r.full_refresh]
+        if not full:
+            return None
+        last = max(full, key=lambda r: r.started_at)
+        return last.run_id if last.status != "succeeded" else None
+
+    def previous_as_of(self, as_of: dt.date) -> dt.date | None:
+        """The latest as_of of a succeeded run before this as_of (None on the first one)."""
+        return max((r.as_of for r in self.runs if r.status == "succeeded"
+                    and r.as_of is not None and r.as_of < as_of), default=None)
+
+
+def open_run(spark: SparkSession, wh: Warehouse, result: RunResult, history: RunHistory
+             ) -> None:
     """Mark runs still `running` as `abandoned` (this run holds the warehouse, so their
     process is gone) and record this one as `running`, in one commit."""
-    runs = _runs(wh)
-    stale = [] if runs is None else runs.where(F.col("status") == "running").collect()
     rows = [_row(result)]
-    for row in stale:
+    fields = [f.name for f in PIPELINE_RUNS.fields]
+    for stale in history.stale:
+        values = dict(zip(fields, stale, strict=True))
         log.warning("run %s never finished (its process ended): marked abandoned",
-                    row["run_id"])
-        values = row.asDict()
+                    values["run_id"])
         values.update(status="abandoned", message="the process ended before the run finished")
-        rows.append(tuple(values.get(f.name) for f in PIPELINE_RUNS.fields))
+        rows.append(tuple(values[name] for name in fields))
     write(wh, TABLE, spark.createDataFrame(rows, PIPELINE_RUNS), values=[r[0] for r in rows])
-
-
-def interrupted_full_refresh(wh: Warehouse) -> str | None:
-    """The run id of the latest full refresh when it did not succeed (killed, failed): its
-    tables are half rebuilt, and only another full refresh repairs them."""
-    runs = _runs(wh)
-    if runs is None:
-        return None
-    last = (runs.where(F.col("full_refresh")).orderBy(F.col("started_at").desc())
-            .select("run_id", "status").first())
-    return last["run_id"] if last is not None and last["status"] != "succeeded" else None
 
 
 def published_versions(wh: Warehouse) -> dict[str, int]:
@@ -138,12 +173,3 @@ def record_run(spark: SparkSession, wh: Warehouse, result: RunResult) -> None:
     """Replace this run's `running` row with its outcome."""
     df = spark.createDataFrame([_row(result)], PIPELINE_RUNS)
     write(wh, TABLE, df, values=[result.run_id])
-
-
-def previous_as_of(wh: Warehouse, as_of: dt.date) -> dt.date | None:
-    """The latest as_of of a succeeded run before this as_of (None on the first one)."""
-    runs = _runs(wh)
-    if runs is None:
-        return None
-    return (runs.where((F.col("status") == "succeeded") & (F.col("as_of_date") < F.lit(as_of)))
-            .agg(F.max("as_of_date")).first()[0])

@@ -17,7 +17,7 @@ import pytest
 from chispa import assert_df_equality
 
 from rfm_spark.session import cached_delta_jars, delta_ivy_dir
-from tests.helpers import RAW_TABLES, assert_same_tables
+from tests.helpers import RAW_TABLES, assert_same_tables, cli_env
 
 pytestmark = [pytest.mark.connect, pytest.mark.e2e]
 REPO = Path(__file__).resolve().parents[2]
@@ -53,8 +53,7 @@ def connect_server(spark, tmp_path_factory):
                "--jars", ",".join(jars)]
     for key, value in settings.items():
         command += ["--conf", f"{key}={value}"]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYSPARK_")}
-    env["SPARK_LOCAL_IP"] = "127.0.0.1"
+    env = {**cli_env(one_run_jvm=False), "SPARK_LOCAL_IP": "127.0.0.1"}
     with open(log_path, "w") as log:
         server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env,
                                   start_new_session=True)
@@ -91,8 +90,7 @@ def test_pipeline_through_spark_connect_equals_classic(spark, connect_server, sa
     of the classic full build of the same landing."""
     landing, config = sample_landing, sample_config
     raw, via_connect = tmp_path / "raw", tmp_path / "connect"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYSPARK_")}
-    env["SPARK_REMOTE"] = connect_server
+    env = {**cli_env(one_run_jvm=False), "SPARK_REMOTE": connect_server}
     for deliveries in ((1, 2), (3, 4)):  # a full build, then an incremental delivery
         deliver(landing, raw, deliveries)
         proc = subprocess.run(

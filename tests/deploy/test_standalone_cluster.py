@@ -20,6 +20,7 @@ import yaml
 from chispa import assert_df_equality
 
 from rfm_spark.session import cached_delta_jars, delta_ivy_dir
+from tests.helpers import jvm_env
 
 pytestmark = pytest.mark.cluster
 REPO = Path(__file__).resolve().parents[2]
@@ -52,7 +53,7 @@ def alive_workers(ui_port: int) -> int:
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
     logs = tmp_path_factory.mktemp("cluster")
-    env = {**os.environ, "SPARK_HOME": str(SPARK_HOME), "SPARK_LOCAL_IP": "127.0.0.1",
+    env = {**jvm_env(os.environ), "SPARK_HOME": str(SPARK_HOME), "SPARK_LOCAL_IP": "127.0.0.1",
            "PYSPARK_PYTHON": sys.executable, "SPARK_NO_DAEMONIZE": "1"}
     port, ui = free_port(), free_port()
     spark_class = str(SPARK_HOME / "bin" / "spark-class")

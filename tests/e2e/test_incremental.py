@@ -5,7 +5,6 @@ in tests/runner."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -17,7 +16,7 @@ from chispa import assert_df_equality
 
 from rfm_spark.cli import main
 from rfm_spark.io.lock import warehouse_lock
-from tests.helpers import assert_same_tables, versions
+from tests.helpers import EARLIER_AS_OF, assert_same_tables, cli_env, versions
 
 pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parents[2]
@@ -80,7 +79,7 @@ def test_killed_run_is_repaired_by_the_next(spark, landing, config, full_refresh
         for table in TABLES:
             deliver(landing, raw, table, delivery)
     # killed right after staging.orders commits: later tables and the checkpoint unwritten
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYSPARK_")}
+    env = cli_env()
     proc = subprocess.run(
         [sys.executable, "-m", "tests.crash_run", "staging.orders", "run", "--config", config,
          "--raw-dir", str(raw),
@@ -92,7 +91,7 @@ def test_killed_run_is_repaired_by_the_next(spark, landing, config, full_refresh
 
 
 def test_as_of_earlier_than_latest_order_equals_full_refresh_at_that_as_of(
-        spark, landing, config, full_refresh, tmp_path):
+        spark, landing, config, full_refresh, sample_build_earlier, tmp_path):
     warehouse = tmp_path / "wh"
     shutil.copytree(full_refresh, warehouse)  # incremental state built at the latest as_of
     # going back in time needs --rebuild-history (segment history only moves forward);
@@ -100,11 +99,9 @@ def test_as_of_earlier_than_latest_order_equals_full_refresh_at_that_as_of(
     yearly = tmp_path / "yearly.yaml"
     yearly.write_text(yaml.safe_dump({"inherits": config,
                                       "snapshots": {"segment_history_step_days": 400}}))
-    assert run(str(yearly), landing, warehouse, "--as-of", "2024-08-15",
+    assert run(str(yearly), landing, warehouse, "--as-of", EARLIER_AS_OF,
                "--rebuild-history") == 0
-    reference = tmp_path / "ref"
-    assert run(config, landing, reference, "--full-refresh", "--as-of", "2024-08-15") == 0
-    assert_same_tables(spark, reference, warehouse)
+    assert_same_tables(spark, sample_build_earlier, warehouse)
 
 
 def test_second_run_on_a_locked_warehouse_refuses(landing, config, tmp_path, capsys):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import os
 import shutil
 import subprocess
 import sys
@@ -16,6 +15,7 @@ from chispa import assert_df_equality
 from pyspark.sql import functions as F
 
 from rfm_spark.cli import main
+from tests.helpers import EARLIER_AS_OF, cli_env
 
 pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parents[2]
@@ -104,11 +104,11 @@ def test_run_reconciles_and_marts_are_consistent(spark, landing, sample_build, t
     assert read(spark, warehouse, "audit/pipeline_runs").count() == 2
 
 
-def test_as_of_ignores_later_orders(spark, landing, tmp_path):
-    warehouse = tmp_path / "wh"
-    as_of = dt.date(2024, 6, 30)
-    assert main(["run", "--config", config_without_sample(tmp_path), "--raw-dir", str(landing),
-                 "--warehouse", str(warehouse), "--as-of", as_of.isoformat()]) == 0
+def test_as_of_ignores_later_orders(spark, sample_build_earlier):
+    warehouse = sample_build_earlier
+    as_of = dt.date.fromisoformat(EARLIER_AS_OF)
+    later = read(spark, warehouse, "staging/orders").where(F.col("order_date") > as_of)
+    assert not later.where("status = 'completed'").isEmpty()  # there is something to ignore
     seg = read(spark, warehouse, "marts/customer_segmentation")
     row = seg.agg(F.max("last_order_date").alias("last"), F.min("recency_days").alias("rec"),
                   F.collect_set("as_of_date").alias("as_of")).first()
@@ -140,7 +140,7 @@ def test_embedded_default_in_a_fresh_folder(tmp_path):
     """What `make run` does in a fresh folder, as a user would start it (a new JVM): `run`
     alone refuses the missing ./data/raw (it never generates); `generate` writes the sample,
     then `run` with no options builds the warehouse."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYSPARK_")}
+    env = cli_env()
 
     def cli(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run([sys.executable, "-m", "rfm_spark", *args], cwd=tmp_path,

@@ -7,22 +7,27 @@ from __future__ import annotations
 
 import os
 import shutil
+from pathlib import Path
 
 import pytest
 import yaml
 from chispa import assert_df_equality
 from pyspark.sql import functions as F
 
+from rfm_spark.errors import ConfigError
+from rfm_spark.io.listing import local_folder_exists
 from rfm_spark.io.warehouse import Warehouse
 from rfm_spark.registry import load_settings
 from rfm_spark.report import collect
 from rfm_spark.runner import pipeline
 from rfm_spark.runner import staging as staging_runner
+from rfm_spark.runner.pipeline import refuse_missing_landing
 from tests.helpers import assert_same_tables
 from tests.hostile.conftest import run
 from tests.hostile.landings import HEADERS, clean_delivery, write
 
 pytestmark = pytest.mark.e2e
+REPO = Path(__file__).resolve().parents[2]
 
 
 def read(spark, warehouse, name):
@@ -47,6 +52,21 @@ def test_missing_landing_exits_2_before_anything_is_written(base_config, tmp_pat
     assert run(str(per_table), tmp_path / "raw", warehouse) == 2
     assert "raw.tables.orders.path" in capsys.readouterr().err
     assert not warehouse.exists()
+
+
+def test_a_local_landing_is_looked_for_before_spark_starts(tmp_path):
+    """A local path (plain or file:) is answered without Spark; another file system's
+    folder is left to Spark's own listing (None), never refused here."""
+    (tmp_path / "raw").mkdir()
+    assert local_folder_exists(str(tmp_path / "raw"))
+    assert local_folder_exists(f"file:{tmp_path / 'raw'}")
+    assert local_folder_exists(str(tmp_path / "typo")) is False
+    assert local_folder_exists("s3a://bucket/raw") is None
+    settings = load_settings(str(REPO / "conf" / "base.yaml"),
+                             overrides={"raw.dir": str(tmp_path / "typo")})
+    with pytest.raises(ConfigError, match="typo does not exist"):
+        refuse_missing_landing(settings, local_folder_exists)
+    refuse_missing_landing(settings, lambda folder: None)  # cannot tell: not refused
 
 
 def test_rewritten_delivery_is_refused_until_full_refresh(spark, base_config, clean_built,
