@@ -122,10 +122,11 @@ def assert_same_tables(spark: SparkSession, left: Path, right: Path,
     assert not differing, f"tables differ: {differing}"
 
 
-def versions(spark: SparkSession, warehouse: Path) -> dict[str, int]:
-    """The latest Delta version of every compared table."""
+def versions(spark: SparkSession, warehouse: Path, tables: tuple[str, ...] = COMPARED
+             ) -> dict[str, int]:
+    """The latest Delta version of each table (every compared one by default)."""
     out = {}
-    for name in COMPARED:
+    for name in tables:
         history = spark.sql(f"DESCRIBE HISTORY delta.`{warehouse / name}`")
         out[name] = history.agg({"version": "max"}).first()[0]
     return out

@@ -10,6 +10,7 @@ tables are published.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 from collections.abc import Callable
@@ -47,14 +48,23 @@ __all__ = ["RunOptions", "RunResult", "check_warehouse", "refuse_missing_landing
            "run_pipeline"]
 
 
-def resolve_as_of(wh: Warehouse, settings: Settings, requested: dt.date | None) -> dt.date | None:
-    """--as-of, else the config's as_of: a date, `run_date`, or the latest counted order date."""
+def declared_as_of(settings: Settings, requested: dt.date | None) -> dt.date | None:
+    """The as_of known before any data is read: --as-of, else the config's date or
+    `run_date`; None for `latest_order`, which staging decides."""
     if requested is not None:
         return requested
     if settings.as_of == "run_date":
         return dt.datetime.now(dt.UTC).date()
     if settings.as_of != "latest_order":
         return dt.date.fromisoformat(settings.as_of)
+    return None
+
+
+def resolve_as_of(wh: Warehouse, settings: Settings, requested: dt.date | None) -> dt.date | None:
+    """--as-of, else the config's as_of: a date, `run_date`, or the latest counted order date."""
+    declared = declared_as_of(settings, requested)
+    if declared is not None:
+        return declared
     return (
         wh.read(STAGED_ORDERS)
         .where(F.col("status") == settings.rfm.counted_status)
@@ -140,6 +150,10 @@ def run_pipeline(spark: SparkSession, settings: Settings, options: RunOptions) -
                         interrupted)
         batch = plan_batch(wh, list_landing(spark, settings),
                            options.full_refresh or interrupted is not None, result)
+        declared = declared_as_of(settings, options.as_of)
+        if declared is not None:  # known now: refused before anything is written
+            refuse_going_back(wh, declared, options.rebuild_history)
+            options = dataclasses.replace(options, as_of=declared)
         result.full_refresh = batch.full_refresh
         open_run(spark, wh, result, history)
         gate = Gate(wh, settings, result.as_of)
@@ -191,7 +205,8 @@ def _run(spark: SparkSession, wh: Warehouse, settings: Settings, options: RunOpt
         result.as_of = dt.datetime.now(dt.UTC).date()
     gate.as_of = result.as_of
     log.info("as_of %s", result.as_of.isoformat())
-    refuse_going_back(wh, result.as_of, options.rebuild_history)
+    if options.as_of is None:  # decided by the staged orders (a declared one was checked)
+        refuse_going_back(wh, result.as_of, options.rebuild_history)
     gate.check({m.name: wh.read(m.name) for m in registry.layer("staging") if m.checkable},
                carried=staged.results)
     up_to_date = (batch.is_empty and not batch.full_refresh and not options.rebuild_history

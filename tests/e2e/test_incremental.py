@@ -16,7 +16,7 @@ from chispa import assert_df_equality
 
 from rfm_spark.cli import main
 from rfm_spark.io.lock import warehouse_lock
-from tests.helpers import EARLIER_AS_OF, assert_same_tables, cli_env, versions
+from tests.helpers import COMPARED, EARLIER_AS_OF, assert_same_tables, cli_env, versions
 
 pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parents[2]
@@ -118,8 +118,10 @@ def test_segment_history_moves_forward_or_is_rebuilt(spark, landing, tmp_path, c
                                       "snapshots": {"segment_history_step_days": 61}}))
     warehouse = tmp_path / "wh"
     assert run(str(config), landing, warehouse, "--as-of", "2024-12-31") == 0
+    before = versions(spark, warehouse, ("audit/pipeline_runs", *COMPARED))
     assert run(str(config), landing, warehouse, "--as-of", "2024-10-31") == 2
     assert "--rebuild-history" in capsys.readouterr().err
+    assert versions(spark, warehouse, ("audit/pipeline_runs", *COMPARED)) == before  # refused first
     assert run(str(config), landing, warehouse, "--as-of", "2024-10-31",
                "--rebuild-history") == 0
     history = spark.read.format("delta").load(str(warehouse / "snapshots/customer_segment_history"))
