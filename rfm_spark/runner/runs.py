@@ -108,7 +108,7 @@ class RunHistory:
     still `running` are kept whole, to be rewritten as `abandoned`."""
 
     runs: tuple[PastRun, ...] = ()
-    stale: tuple[tuple, ...] = ()
+    stale: tuple[dict, ...] = ()  # whole rows (column -> value) of runs still `running`
 
     @staticmethod
     def read(wh: Warehouse) -> RunHistory:
@@ -122,7 +122,7 @@ class RunHistory:
         return RunHistory(
             tuple(PastRun(r["run_id"], r["status"], bool(r["full_refresh"]), r["started_at"],
                           r["as_of_date"]) for r in rows),
-            tuple(tuple(r["whole"]) for r in rows if r["whole"] is not None))
+            tuple(r["whole"].asDict() for r in rows if r["whole"] is not None))
 
     def interrupted_full_refresh(self) -> str | None:
         """The run id of the latest full refresh when it did not succeed (killed, failed):
@@ -144,13 +144,12 @@ def open_run(spark: SparkSession, wh: Warehouse, result: RunResult, history: Run
     """Mark runs still `running` as `abandoned` (this run holds the warehouse, so their
     process is gone) and record this one as `running`, in one commit."""
     rows = [_row(result)]
-    fields = [f.name for f in PIPELINE_RUNS.fields]
     for stale in history.stale:
-        values = dict(zip(fields, stale, strict=True))
         log.warning("run %s never finished (its process ended): marked abandoned",
-                    values["run_id"])
-        values.update(status="abandoned", message="the process ended before the run finished")
-        rows.append(tuple(values[name] for name in fields))
+                    stale["run_id"])
+        values = {**stale, "status": "abandoned",
+                  "message": "the process ended before the run finished"}
+        rows.append(tuple(values[f.name] for f in PIPELINE_RUNS.fields))
     write(wh, TABLE, spark.createDataFrame(rows, PIPELINE_RUNS), values=[r[0] for r in rows])
 
 
