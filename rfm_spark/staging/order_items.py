@@ -79,24 +79,30 @@ def lines_of_latest_orders(lines: DataFrame, versions: DataFrame) -> DataFrame:
     """Keep, per order, the line set of the delivery chosen as described in the module doc;
     then one row per (order_id, line_no).
 
+    One shuffle: lines and order versions (as markers carrying their `updated_at`) are
+    partitioned by `order_id` together, and the three steps are windows inside those
+    partitions: the version paired with each set, the newest set per order, the newest line
+    per (order_id, line_no) within it.
+
     `lines`: delivered_lines(); `versions`: orders.order_versions() (any subset of orders,
     as long as both hold every row of the orders they have).
     """
-    paired = versions.groupBy("order_id", "_delivery").agg(
-        F.max("updated_at").alias("_paired_updated_at")
+    markers = versions.select("order_id", "_delivery",
+                              F.col("updated_at").alias("_paired_updated_at"),
+                              F.lit(False).alias("_is_line"))
+    together = (
+        lines.select(*COLUMNS, "_delivery", F.lit(True).alias("_is_line"))
+        .unionByName(markers, allowMissingColumns=True)
+        .repartition("order_id")
     )
-    sets = (
-        lines.select("order_id", "_delivery")
-        .distinct()
-        .join(paired, on=["order_id", "_delivery"], how="left")
-    )
+    paired = F.max("_paired_updated_at").over(W.partitionBy("order_id", "_delivery"))
     newest_set = W.partitionBy("order_id").orderBy(
-        F.col("_paired_updated_at").desc_nulls_last(), F.col("_delivery").desc()
+        F.col("_paired").desc_nulls_last(), F.col("_delivery").desc()
     )
-    chosen = (
-        sets.withColumn("_set_rank", F.row_number().over(newest_set))
+    chosen_lines = (
+        together.withColumn("_paired", paired)
+        .where(F.col("_is_line"))
+        .withColumn("_set_rank", F.dense_rank().over(newest_set))
         .where(F.col("_set_rank") == 1)
-        .select("order_id", "_delivery")
     )
-    chosen_lines = lines.join(chosen, on=["order_id", "_delivery"], how="inner")
     return latest_per_key(chosen_lines, KEYS, [F.col("_delivery").desc()], COLUMNS)

@@ -1,3 +1,5 @@
+import datetime as dt
+import random
 from decimal import Decimal
 
 from chispa import assert_df_equality
@@ -8,6 +10,11 @@ from tests.helpers import BOUNDS, raw_frame
 
 ITEM_SCHEMA = ("order_id string, line_no int, product_id string, quantity int, "
                "unit_price decimal(18,2), discount decimal(18,2), line_amount decimal(18,2)")
+
+
+VERSIONS = ("order_id string, customer_id string, updated_at timestamp, _delivery string, "
+            "_source_file string")
+LINES = f"{ITEM_SCHEMA}, _delivery string, _source_file string"
 
 
 def items_file(n: int) -> str:
@@ -94,3 +101,51 @@ def test_lines_follow_the_latest_version_of_their_order(spark):
         ITEM_SCHEMA,
     )
     assert_df_equality(lines, expected, ignore_row_order=True, ignore_nullable=True)
+
+
+def expected_line_sets(version_rows: list[tuple], line_rows: list[tuple]) -> list[tuple]:
+    """The module doc's rule in plain Python: per order, the set of the delivery whose paired
+    version is newest (a set without a paired version only when none has one), newest
+    delivery name on ties; identical lines delivered twice count once."""
+    paired: dict[tuple[str, str], dt.datetime] = {}
+    for order, _customer, updated_at, delivery, _file in version_rows:
+        key = (order, delivery)
+        paired[key] = max(updated_at, paired.get(key, updated_at))
+    sets: dict[str, set[str]] = {}
+    for row in line_rows:
+        sets.setdefault(row[0], set()).add(row[7])
+
+    def rank(order: str, delivery: str) -> tuple:
+        when = paired.get((order, delivery))
+        return (when is not None, when or dt.datetime.min, delivery)
+
+    chosen = {order: max(deliveries, key=lambda d, o=order: rank(o, d))
+              for order, deliveries in sets.items()}
+    return sorted({row[:7] for row in line_rows if chosen[row[0]] == row[7]})
+
+
+def test_line_choice_equals_the_rule_on_random_deliveries(spark):
+    """Many orders, deliveries and tied times: the one-pass windows choose what the rule
+    says (ties on updated_at, sets without their order, versions sent twice in one
+    delivery, a line delivered twice in one set)."""
+    rng = random.Random(17)
+    deliveries = [f"delivery_{n:04d}.csv" for n in range(1, 6)]
+    version_rows, line_rows = [], []
+    for n in range(60):
+        order = f"O{n}"
+        for delivery in rng.sample(deliveries, rng.randint(0, 3)):
+            for _ in range(rng.choice((1, 1, 2))):  # sometimes two versions in one file
+                when = dt.datetime(2024, 3, 1, rng.choice((8, 9, 9, 10)))
+                version_rows.append((order, "C1", when, delivery, f"orders/{delivery}"))
+        for delivery in rng.sample(deliveries, rng.randint(1, 3)):
+            for no in rng.sample((1, 2, 3), rng.randint(1, 3)):
+                qty = rng.randint(1, 4)
+                price = Decimal(rng.choice(("2.00", "3.50")))
+                row = (order, no, "P1", qty, price, Decimal("0.00"), price * qty, delivery,
+                       f"order_items/{delivery}")
+                line_rows += [row, row] if rng.random() < 0.1 else [row]
+    versions = spark.createDataFrame(version_rows, VERSIONS)
+    lines = spark.createDataFrame(line_rows, LINES)
+    expected = spark.createDataFrame(expected_line_sets(version_rows, line_rows), ITEM_SCHEMA)
+    assert_df_equality(order_items.lines_of_latest_orders(lines, versions), expected,
+                       ignore_row_order=True, ignore_nullable=True)
