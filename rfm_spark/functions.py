@@ -5,7 +5,9 @@ Each one is small, pure and tested on its own (tests/test_functions.py).
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterable, Sequence
+from functools import reduce
 
 from pyspark.sql import Column
 from pyspark.sql import Window as W
@@ -85,9 +87,19 @@ def is_unparsable(text: ColumnOrName, parsed: ColumnOrName) -> Column:
 
 
 def reasons(checks: Iterable[tuple[Column, str]]) -> Column:
-    """array<string> of the names whose condition is true (empty array when none is)."""
+    """array<string> of the names whose condition is true (empty array when none is).
+
+    Spark 4.0 evaluates `filter` without generated code, and with it the whole array of
+    conditions: so the conditions are first tested together in generated code, and only a
+    row that fails one (a few in a delivery) builds its array."""
+    checks = list(checks)
+    none = F.array().cast("array<string>")
+    if not checks:
+        return none
     flagged = [F.when(condition, F.lit(name)) for condition, name in checks]
-    return F.filter(F.array(*flagged), lambda r: r.isNotNull())
+    any_failed = reduce(operator.or_, [condition for condition, _ in checks])
+    return F.when(any_failed, F.filter(F.array(*flagged), lambda r: r.isNotNull())
+                  ).otherwise(none)
 
 
 def map_values(c: ColumnOrName, mapping: dict[str, str]) -> Column:

@@ -71,13 +71,16 @@ def test_parse_bool(spark):
 
 def test_reasons_lists_every_true_check(spark):
     df = spark.createDataFrame(
-        [(None, -1, ["missing_a", "negative_b"]), ("x", 1, []), ("x", -2, ["negative_b"])],
+        [(None, -1, ["missing_a", "negative_b"]), ("x", 1, []), ("x", -2, ["negative_b"]),
+         (None, None, ["missing_a"]), ("x", None, [])],  # a NULL condition is not a reason
         "a string, b int, expected array<string>",
     ).withColumn(
         "got",
         fn.reasons([(F.col("a").isNull(), "missing_a"), (F.col("b") < 0, "negative_b")]),
     )
     assert_column_equality(df, "got", "expected")
+    assert fn.reasons([]) is not None
+    assert spark.range(1).select(fn.reasons([]).alias("r")).first()["r"] == []
 
 
 def test_days_between(spark):
