@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import logging
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from rfm_spark.logs import fmt_count, timed
 from rfm_spark.materialize import local_checkpoint, persisted
 from rfm_spark.model import BuildContext, Model, enforce_columns
 from rfm_spark.runner.checks import Gate
-from rfm_spark.runner.writes import after_replacing_groups, write
+from rfm_spark.runner.writes import after_replacing_groups, side_by_side, write
 from rfm_spark.snapshots import customer_segment_history as segments
 
 log = logging.getLogger("rfm_spark.models")
@@ -99,12 +100,15 @@ def build_intermediate(wh: Warehouse, gate: Gate, ctx: BuildContext, plan: Plan
                         "customer(s) recomputed")
         with persisted(summary) as summary, persisted(build(SCORES, ctx, summary)) as scores:
             gate.check({SUMMARY.name: summary, SCORES.name: scores})
-            if previous is None or previous != ctx.as_of:
-                summary_commit = write(wh, SUMMARY, summary, full_refresh=True)
-            else:
-                summary_commit = write(wh, SUMMARY, rows, scope=scope)
-            scores_commit = write(wh, SCORES, scores)
-            summary_rows = summary.count()  # the table as written, from the cache
+            rewritten = previous is None or previous != ctx.as_of
+            commits = side_by_side({
+                SUMMARY.name: (lambda: write(wh, SUMMARY, summary, full_refresh=True))
+                if rewritten else (lambda: write(wh, SUMMARY, rows, scope=scope)),
+                SCORES.name: lambda: write(wh, SCORES, scores),
+            })
+            summary_commit, scores_commit = commits[SUMMARY.name], commits[SCORES.name]
+            # the table as written: the overwrite counted it, else from the cache
+            summary_rows = summary_commit.rows if rewritten else summary.count()
     log.info("%-36s %s, wrote %s rows; %s %s rows (%.1f s)", SUMMARY.name, how,
              fmt_count(summary_commit.rows), SCORES.name, fmt_count(scores_commit.rows),
              elapsed())
@@ -126,7 +130,9 @@ def build_marts(wh: Warehouse, gate: Gate, ctx: BuildContext) -> dict[str, int]:
             inputs = [marts[i] if i in marts else wh.read(i) for i in model.inputs]
             marts[model.name] = kept.enter_context(persisted(build(model, ctx, *inputs)))
         gate.check(marts)  # before anything is published
-        rows = {name: write(wh, registry.table(name), df).rows for name, df in marts.items()}
+        commits = side_by_side({name: functools.partial(write, wh, registry.table(name), df)
+                                for name, df in marts.items()})
+        rows = {name: commit.rows for name, commit in commits.items()}
     log.info("marts: %s (%.1f s)", ", ".join(f"{name} {fmt_count(n)} rows"
                                             for name, n in rows.items()), elapsed())
     return rows
@@ -143,18 +149,23 @@ def build_snapshots(wh: Warehouse, gate: Gate, ctx: BuildContext, plan: Plan
             migration = build(MIGRATION, ctx, history)
             gate.check({CUSTOMERS_HISTORY.name: customers, SEGMENT_HISTORY.name: history,
                         MIGRATION.name: migration})
-            write_customers()
-            rows = {MIGRATION.name: write(wh, MIGRATION, migration).rows}
-            if wh.exists(SEGMENT_HISTORY.name) and not plan.rebuild_history:
-                # only the customers whose history changed are merged
-                keys = list(SEGMENT_HISTORY.write.group_keys)
-                changed = scopes.changed_groups(history, wh.read(SEGMENT_HISTORY.name), keys)
-                changed = local_checkpoint(changed) or changed  # not re-read from the target
-                write(wh, SEGMENT_HISTORY, scopes.rows_of(history, changed, keys),
-                      scope=changed)
-            else:
-                write(wh, SEGMENT_HISTORY, history, full_refresh=True)
-            rows[SEGMENT_HISTORY.name] = history.count()  # the table as written, cached
+
+            def write_segment_history():
+                if wh.exists(SEGMENT_HISTORY.name) and not plan.rebuild_history:
+                    # only the customers whose history changed are merged
+                    keys = list(SEGMENT_HISTORY.write.group_keys)
+                    current = wh.read(SEGMENT_HISTORY.name)
+                    changed = scopes.changed_groups(history, current, keys)
+                    changed = local_checkpoint(changed) or changed  # not re-read from the target
+                    return write(wh, SEGMENT_HISTORY, scopes.rows_of(history, changed, keys),
+                                 scope=changed)
+                return write(wh, SEGMENT_HISTORY, history, full_refresh=True)
+
+            commits = side_by_side({CUSTOMERS_HISTORY.name: write_customers,
+                                    MIGRATION.name: lambda: write(wh, MIGRATION, migration),
+                                    SEGMENT_HISTORY.name: write_segment_history})
+            rows = {MIGRATION.name: commits[MIGRATION.name].rows,
+                    SEGMENT_HISTORY.name: history.count()}  # the table as written, cached
     log.info("%-36s %s rows; %s written (%.1f s)", SEGMENT_HISTORY.name,
              fmt_count(rows[SEGMENT_HISTORY.name]), CUSTOMERS_HISTORY.name, elapsed())
     return rows

@@ -3,7 +3,9 @@ rows are written (the audit tables included)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 from pyspark.sql import DataFrame
 
@@ -46,6 +48,20 @@ def write(wh: Warehouse, model: Model, df: DataFrame, *, full_refresh: bool = Fa
         return wh.merge_replace_groups(df, model.name, strategy.group_keys, strategy.row_keys,
                                        scope)
     raise TypeError(f"{model.name}: unknown write strategy {strategy!r}")
+
+
+T = TypeVar("T")
+
+
+def side_by_side(writes: Mapping[str, Callable[[], T]]) -> dict[str, T]:
+    """Run writes to different tables at the same time (a small run waits on per-commit
+    latency, not on the cores); each still commits on its own. Returns once all have ended;
+    the first failure, in the given order, is raised."""
+    if len(writes) <= 1:
+        return {name: do() for name, do in writes.items()}
+    with ThreadPoolExecutor(max_workers=len(writes), thread_name_prefix="rfm-writes") as pool:
+        futures = {name: pool.submit(do) for name, do in writes.items()}
+    return {name: future.result() for name, future in futures.items()}
 
 
 def after_replacing_groups(current: DataFrame, rows: DataFrame, scope: DataFrame,

@@ -18,7 +18,7 @@ from rfm_spark.model import (
     ReplaceWhere,
     Upsert,
 )
-from rfm_spark.runner.writes import after_replacing_groups, write
+from rfm_spark.runner.writes import after_replacing_groups, side_by_side, write
 
 ROWS = "k string, g string, v int, _source_file string"
 COLUMNS = ("k", "g", "v", "_source_file")
@@ -121,3 +121,22 @@ def test_undeclared_columns_are_refused_before_writing(spark, wh):
     with pytest.raises(PipelineError, match="declared"):
         write(wh, model(Overwrite()), frame(spark, FIRST).drop("v"))
     assert not wh.exists("staging.things")
+
+
+def test_writes_side_by_side_all_end_and_the_first_failure_is_raised(spark, tmp_path):
+    """Independent tables are written at the same time; a failing write does not stop the
+    others, and the failure raised is the first in the given order."""
+    wh = Warehouse(spark, WarehouseSettings(dir=str(tmp_path)))
+    blocked = tmp_path / "staging" / "blocked"
+    blocked.parent.mkdir(parents=True)
+    blocked.write_text("a file where a table goes")
+    ok = Model("staging.things", (), COLUMNS, Overwrite())
+    also_ok = Model("staging.others", (), COLUMNS, Overwrite())
+    bad = Model("staging.blocked", (), COLUMNS, Overwrite())
+    commits = side_by_side({"a": lambda: write(wh, ok, frame(spark, FIRST)),
+                            "b": lambda: write(wh, also_ok, frame(spark, FIRST[:1]))})
+    assert [commits["a"].rows, commits["b"].rows] == [3, 1]
+    with pytest.raises(PipelineError, match="blocked"):
+        side_by_side({"bad": lambda: write(wh, bad, frame(spark, FIRST)),
+                      "ok": lambda: write(wh, ok, frame(spark, FIRST[:2]))})
+    assert table(wh).count() == 2  # the other write still committed
