@@ -14,6 +14,7 @@ bench/results/. Timings are reported, never asserted. DuckDB is a bench-only dep
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import dataclasses
 import datetime as dt
@@ -50,6 +51,9 @@ class Row:
     rows: int
     seconds: float
     ratio: str = ""
+    jobs: int | None = None  # Spark jobs the stage ran (Delta's and AQE's included)
+    commits: int | None = None  # Delta commits it made
+    rows_written: int | None = None  # rows those commits wrote (a MERGE: rewritten too)
 
     @property
     def rows_per_s(self) -> float:
@@ -111,10 +115,65 @@ def add_delivery(landing: Path, orders: int, fraction: float = 0.01, seed: int =
     return len(sample) + new_orders
 
 
-def timed_run(spark: SparkSession, settings, full: bool) -> float:
+def last_job_id(spark: SparkSession) -> int:
+    """The id of a marker job run now: Spark numbers jobs in order, whatever thread or job
+    group runs them, so two markers bracket every job between them."""
+    sc = spark.sparkContext
+    group = f"bench-marker-{time.monotonic_ns()}"
+    sc.setJobGroup(group, "bench marker")
+    try:
+        spark.range(1).collect()
+        return max(sc.statusTracker().getJobIdsForGroup(group))
+    finally:
+        sc.setLocalProperty("spark.jobGroup.id", None)
+        sc.setLocalProperty("spark.job.description", None)
+
+
+
+
+def delta_commits(root: Path) -> dict[Path, int]:
+    """{commit file: rows it wrote} of every Delta table under `root` (local paths)."""
+    found = {}
+    for path in root.glob("**/_delta_log/*.json"):
+        written = 0
+        for line in path.read_text().splitlines():
+            info = json.loads(line).get("commitInfo") if line.strip() else None
+            if info:
+                metrics = info.get("operationMetrics", {})
+                # a write's rows; a MERGE's inserted, updated and copied (rewritten) rows
+                written += int(metrics.get("numOutputRows", 0))
+        found[path] = written
+    return found
+
+
+@dataclasses.dataclass
+class Counted:
+    """Seconds, Spark jobs, Delta commits and rows written by one measured block."""
+
+    seconds: float = 0.0
+    jobs: int = 0
+    commits: int = 0
+    rows_written: int = 0
+
+
+@contextlib.contextmanager
+def counted(spark: SparkSession, warehouse: Path):
+    done = Counted()
+    first_job, before = last_job_id(spark), delta_commits(warehouse)
     start = time.perf_counter()
-    run_pipeline(spark, settings, RunOptions(full_refresh=full))
-    return time.perf_counter() - start
+    try:
+        yield done
+    finally:
+        done.seconds = time.perf_counter() - start
+        done.jobs = last_job_id(spark) - first_job - 1
+        new = {p: n for p, n in delta_commits(warehouse).items() if p not in before}
+        done.commits, done.rows_written = len(new), sum(new.values())
+
+
+def timed_run(spark: SparkSession, settings, full: bool, warehouse: Path) -> Counted:
+    with counted(spark, warehouse) as done:
+        run_pipeline(spark, settings, RunOptions(full_refresh=full))
+    return done
 
 
 DUCKDB_RFM = """
@@ -156,12 +215,12 @@ def rfm_side_by_side(spark: SparkSession, wh: Warehouse, settings, work: Path) -
     as_of = wh.read(RFM_SCORES).select("as_of_date").first()[0]
     orders, items = wh.read(ORDERS), wh.read(ORDER_ITEMS)
     n_orders = orders.count()
-    start = time.perf_counter()
-    summary = customer_order_summary(orders, items, as_of, settings.rfm.counted_status)
-    scores = rfm_scores(summary, as_of, settings.rfm.ntile)
     out = str(work / "bench_rfm_scores")
-    scores.write.format("delta").mode("overwrite").save(out)
-    spark_s = time.perf_counter() - start
+    with counted(spark, Path(out)) as ours_counted:
+        summary = customer_order_summary(orders, items, as_of, settings.rfm.counted_status)
+        scores = rfm_scores(summary, as_of, settings.rfm.ntile)
+        scores.write.format("delta").mode("overwrite").save(out)
+    spark_s = ours_counted.seconds
 
     exported = work / "export"
     shutil.rmtree(exported, ignore_errors=True)
@@ -188,7 +247,8 @@ def rfm_side_by_side(spark: SparkSession, wh: Warehouse, settings, work: Path) -
     customers = ours.count()
     return [
         Row("rfm scoring: rfm_spark (staged orders -> rfm_scores)", n_orders, spark_s,
-            f"{spark_s / duck_s:.1f}x DuckDB"),
+            f"{spark_s / duck_s:.1f}x DuckDB", ours_counted.jobs, ours_counted.commits,
+            ours_counted.rows_written),
         Row(f"rfm scoring: DuckDB SQL (same {customers:,} customers, identical)", n_orders,
             duck_s, "1.0x"),
     ]
@@ -216,15 +276,17 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(warehouse, ignore_errors=True)
         settings = load_settings(overrides={"raw.dir": str(landing),
                                             "warehouse.dir": str(warehouse)})
-        full_s = timed_run(spark, settings, full=True)
-        per_order[size] = full_s / size
-        rows.append(Row(f"full refresh from raw CSV, {size:,} orders", size, full_s))
+        full = timed_run(spark, settings, True, warehouse)
+        per_order[size] = full.seconds / size
+        rows.append(Row(f"full refresh from raw CSV, {size:,} orders", size, full.seconds,
+                        jobs=full.jobs, commits=full.commits, rows_written=full.rows_written))
         if size != args.orders:
             continue
         added = add_delivery(landing, size)
-        incr_s = timed_run(spark, settings, full=False)
-        rows.append(Row(f"incremental run, +{added:,} new/changed orders (1%)", added, incr_s,
-                        f"{incr_s / full_s:.2f}x full refresh"))
+        incr = timed_run(spark, settings, False, warehouse)
+        rows.append(Row(f"incremental run, +{added:,} new/changed orders (1%)", added,
+                        incr.seconds, f"{incr.seconds / full.seconds:.2f}x full refresh",
+                        incr.jobs, incr.commits, incr.rows_written))
         rows += rfm_side_by_side(spark, Warehouse(spark, settings.warehouse), settings, work)
         for table in ("orders", "order_items"):
             (landing / table / EXTRA).unlink(missing_ok=True)
@@ -233,9 +295,11 @@ def main(argv: list[str] | None = None) -> int:
         if row.stage.startswith("full refresh") and not row.ratio:
             size = row.rows
             row.ratio = f"{per_order[size] / per_order[smallest]:.2f}x cost/order of {smallest:,}"
-    print(f"\n{'stage':<64} {'rows':>12} {'seconds':>9} {'rows/s':>12}  ratio")
+    print(f"\n{'stage':<64} {'rows':>12} {'seconds':>9} {'rows/s':>12} {'jobs':>6} "
+          f"{'commits':>7} {'rows written':>13}  ratio")
     for row in rows:
-        print(f"{row.stage:<64} {row.rows:>12,} {row.seconds:>9.1f} {row.rows_per_s:>12,.0f}"
+        print(f"{row.stage:<64} {row.rows:>12,} {row.seconds:>9.1f} {row.rows_per_s:>12,.0f} "
+              f"{_count(row.jobs):>6} {_count(row.commits):>7} {_count(row.rows_written):>13}"
               f"  {row.ratio}")
     results.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -247,6 +311,10 @@ def main(argv: list[str] | None = None) -> int:
     path.write_text(json.dumps(report, indent=2))
     print(f"\nwritten {path}")
     return 0
+
+
+def _count(n: int | None) -> str:
+    return "" if n is None else f"{n:,}"
 
 
 if __name__ == "__main__":
