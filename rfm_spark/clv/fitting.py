@@ -25,6 +25,9 @@ PARAMETERS = {
 }
 
 
+DAYS_PER_WEEK = 7.0
+
+
 @dataclass(frozen=True)
 class Frequencies:
     """Repeat purchases x, recency t_x and tenure T (weeks), and how many customers have
@@ -37,9 +40,12 @@ class Frequencies:
 
     @staticmethod
     def of(rows: Iterable[Sequence[float]]) -> Frequencies:
-        """From (x, t_x, T, customers) rows, e.g. a collected frequency_groups frame."""
+        """From (x, recency days, tenure days, customers) rows, e.g. a collected
+        frequency_groups frame."""
         table = np.array([tuple(row) for row in rows], dtype=float).reshape(-1, 4)
-        return Frequencies(*table.T)
+        x, recency_days, tenure_days, customers = table.T
+        return Frequencies(x, recency_days / DAYS_PER_WEEK, tenure_days / DAYS_PER_WEEK,
+                           customers)
 
 
 @dataclass(frozen=True)

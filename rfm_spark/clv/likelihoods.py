@@ -34,22 +34,27 @@ def bgnbd(params, x, t_x, T):
     return fitted + dropout + np.logaddexp(alive_at_T, died_after_t_x)
 
 
-def pareto_nbd(params, x, t_x, T):
-    """Pareto/NBD log-likelihood of (x, t_x, T) in weeks."""
-    r, alpha, s, beta = params
+def pareto_nbd_a0(r, alpha, s, beta, x, t_x, T):
+    """log A0 of the Pareto/NBD likelihood: F(t_x) - F(T) >= 0 in log space, with the
+    2F1 form that converges for alpha >= beta or alpha < beta; -inf when t_x == T."""
     rsx = r + s + x
     larger = max(alpha, beta)
     gap = abs(alpha - beta)
-    second = (s + 1) if alpha >= beta else (r + x)  # the 2F1 form that converges
+    second = (s + 1) if alpha >= beta else (r + x)
     with np.errstate(divide="ignore", invalid="ignore"):
         at_t_x = np.log(hyp2f1(rsx, second, rsx + 1, gap / (larger + t_x))) \
             - rsx * np.log(larger + t_x)
         at_T = np.log(hyp2f1(rsx, second, rsx + 1, gap / (larger + T))) \
             - rsx * np.log(larger + T)
-        # A0 = F(t_x) - F(T) >= 0, in log space; -inf when t_x == T
-        a0 = at_t_x + np.log1p(-np.exp(at_T - at_t_x))
+        return at_t_x + np.log1p(-np.exp(at_T - at_t_x))
+
+
+def pareto_nbd(params, x, t_x, T):
+    """Pareto/NBD log-likelihood of (x, t_x, T) in weeks."""
+    r, alpha, s, beta = params
     alive_at_T = -(r + x) * np.log(alpha + T) - s * np.log(beta + T)
-    died_between = np.log(s) - np.log(rsx) + a0
+    died_between = (np.log(s) - np.log(r + s + x)
+                    + pareto_nbd_a0(r, alpha, s, beta, x, t_x, T))
     return (gammaln(r + x) - gammaln(r) + r * np.log(alpha) + s * np.log(beta)
             + np.logaddexp(alive_at_T, died_between))
 

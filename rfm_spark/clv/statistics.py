@@ -14,11 +14,11 @@ from pyspark.sql import functions as F
 
 from rfm_spark.intermediate.customer_order_summary import MONEY, counted_orders, order_amounts
 
-COLUMNS = ("customer_id", "repeat_purchases", "recency_weeks", "tenure_weeks",
+COLUMNS = ("customer_id", "repeat_purchases", "recency_days", "tenure_days",
            "avg_repeat_spend", "repeat_spend", "as_of_date")
-FREQUENCY_COLUMNS = ("repeat_purchases", "recency_weeks", "tenure_weeks", "customers")
+FREQUENCY_KEYS = ("repeat_purchases", "recency_days", "tenure_days")
+FREQUENCY_COLUMNS = (*FREQUENCY_KEYS, "customers")
 SPEND_COLUMNS = ("repeat_purchases", "mean_repeat_spend", "customers")
-DAYS_PER_WEEK = 7.0
 
 
 def purchase_occasions(orders: DataFrame, order_items: DataFrame, as_of: dt.date,
@@ -33,8 +33,8 @@ def purchase_occasions(orders: DataFrame, order_items: DataFrame, as_of: dt.date
 
 
 def clv_statistics(occasions: DataFrame, as_of: dt.date) -> DataFrame:
-    """repeat_purchases x (occasions - 1), recency_weeks t_x (first to last occasion),
-    tenure_weeks T (first occasion to as_of) and avg_repeat_spend (mean value of the
+    """repeat_purchases x (occasions - 1), recency_days (first to last occasion: t_x in
+    days), tenure_days (first occasion to as_of: T in days) and avg_repeat_spend (mean value of the
     occasions after the first, in cents; NULL when there are none) per customer, with
     repeat_spend, the exact total of those occasions (the Gamma-Gamma fit's input)."""
     first = F.min("occasion_date")
@@ -50,8 +50,8 @@ def clv_statistics(occasions: DataFrame, as_of: dt.date) -> DataFrame:
     return per_customer.select(
         "customer_id",
         repeats.cast("int").alias("repeat_purchases"),
-        (F.datediff("last_date", "first_date") / DAYS_PER_WEEK).alias("recency_weeks"),
-        (F.datediff(F.lit(as_of), "first_date") / DAYS_PER_WEEK).alias("tenure_weeks"),
+        F.datediff("last_date", "first_date").alias("recency_days"),
+        F.datediff(F.lit(as_of), "first_date").alias("tenure_days"),
         F.when(repeats > 0, repeat_spend / repeats).cast(MONEY).alias("avg_repeat_spend"),
         repeat_spend.cast(MONEY).alias("repeat_spend"),
         F.lit(as_of).cast("date").alias("as_of_date"),
@@ -59,8 +59,9 @@ def clv_statistics(occasions: DataFrame, as_of: dt.date) -> DataFrame:
 
 
 def frequency_groups(statistics: DataFrame) -> DataFrame:
-    """Customers counted per identical (x, t_x, T): the BG/NBD and Pareto/NBD fits' input."""
-    return statistics.groupBy("repeat_purchases", "recency_weeks", "tenure_weeks").agg(
+    """Customers counted per identical (x, t_x, T): the BG/NBD and Pareto/NBD fits' input,
+    and the key their scores are joined back on."""
+    return statistics.groupBy(*FREQUENCY_KEYS).agg(
         F.count(F.lit(1)).alias("customers")).select(*FREQUENCY_COLUMNS)
 
 

@@ -19,8 +19,8 @@ from rfm_spark.clv.statistics import (
 AS_OF = dt.date(2024, 3, 29)
 ORDERS = "order_id string, customer_id string, order_date date, status string"
 ITEMS = "order_id string, line_amount decimal(18,2)"
-STATISTICS = ("customer_id string, repeat_purchases int, recency_weeks double, "
-              "tenure_weeks double, avg_repeat_spend decimal(18,2), "
+STATISTICS = ("customer_id string, repeat_purchases int, recency_days int, "
+              "tenure_days int, avg_repeat_spend decimal(18,2), "
               "repeat_spend decimal(18,2), as_of_date date")
 
 
@@ -48,25 +48,25 @@ def test_statistics_per_customer(spark):
     got = clv_statistics(purchase_occasions(orders, items, AS_OF, "completed"), AS_OF)
     expected = spark.createDataFrame([
         # occasions day 0 (10), day 7 (5 + 1 + 4), day 14 (7.01); repeats (10 + 7.01) / 2
-        ("C1", 2, 2.0, 28 / 7, Decimal("8.51"), Decimal("17.01"), AS_OF),
-        ("C2", 0, 0.0, 14 / 7, None, Decimal("0.00"), AS_OF),
-        ("C3", 1, 3 / 7, 28 / 7, Decimal("0.00"), Decimal("0.00"), AS_OF),
+        ("C1", 2, 14, 28, Decimal("8.51"), Decimal("17.01"), AS_OF),
+        ("C2", 0, 0, 14, None, Decimal("0.00"), AS_OF),
+        ("C3", 1, 3, 28, Decimal("0.00"), Decimal("0.00"), AS_OF),
     ], STATISTICS)
     assert_df_equality(got, expected, ignore_row_order=True, ignore_nullable=True)
 
 
 def test_groups_count_customers_with_identical_statistics(spark):
     statistics = spark.createDataFrame([
-        ("C1", 2, 2.0, 4.0, Decimal("8.51"), Decimal("17.01"), AS_OF),
-        ("C2", 2, 2.0, 4.0, Decimal("8.51"), Decimal("17.01"), AS_OF),
-        ("C3", 0, 0.0, 4.0, None, Decimal("0.00"), AS_OF),
-        ("C4", 1, 1.0, 4.0, Decimal("0.00"), Decimal("0.00"), AS_OF),  # no spend: not in GG
+        ("C1", 2, 14, 28, Decimal("8.51"), Decimal("17.01"), AS_OF),
+        ("C2", 2, 14, 28, Decimal("8.51"), Decimal("17.01"), AS_OF),
+        ("C3", 0, 0, 28, None, Decimal("0.00"), AS_OF),
+        ("C4", 1, 7, 28, Decimal("0.00"), Decimal("0.00"), AS_OF),  # no spend: not in GG
     ], STATISTICS)
     assert_df_equality(
         frequency_groups(statistics),
-        spark.createDataFrame([(2, 2.0, 4.0, 2), (0, 0.0, 4.0, 1), (1, 1.0, 4.0, 1)],
-                              "repeat_purchases int, recency_weeks double, "
-                              "tenure_weeks double, customers long"),
+        spark.createDataFrame([(2, 14, 28, 2), (0, 0, 28, 1), (1, 7, 28, 1)],
+                              "repeat_purchases int, recency_days int, tenure_days int, "
+                              "customers long"),
         ignore_row_order=True, ignore_nullable=True)
     assert_df_equality(
         spend_groups(statistics),
