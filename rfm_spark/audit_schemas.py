@@ -52,3 +52,15 @@ QUALITY_RESULTS = T.StructType([
     T.StructField("detail", T.StringType()),
     T.StructField("checked_at", T.TimestampType()),
 ])
+
+# audit.clv_models: one row per model fitted by a run
+CLV_MODELS = T.StructType([
+    T.StructField("run_id", T.StringType(), False),
+    T.StructField("as_of_date", T.DateType()),
+    T.StructField("model", T.StringType()),
+    T.StructField("params", T.MapType(T.StringType(), T.DoubleType())),
+    T.StructField("log_likelihood", T.DoubleType()),
+    T.StructField("customers", T.LongType()),
+    T.StructField("converged", T.BooleanType()),
+    T.StructField("fitted_at", T.TimestampType()),
+])

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from pyspark.sql import DataFrame
 
 from rfm_spark import config
-from rfm_spark.audit_schemas import PIPELINE_RUNS, PROCESSED_FILES, QUALITY_RESULTS
+from rfm_spark.audit_schemas import CLV_MODELS, PIPELINE_RUNS, PROCESSED_FILES, QUALITY_RESULTS
+from rfm_spark.clv import mart as clv_mart
 from rfm_spark.config import RfmRules, Settings, TableCatalog, TopCustomerRules
 from rfm_spark.intermediate import customer_order_summary as summary
 from rfm_spark.intermediate import rfm_scores
@@ -152,6 +153,10 @@ MODELS: tuple[Model, ...] = (
     Model("marts.top_customers", ("marts.customer_segmentation",), top_customers.COLUMNS,
           Overwrite(), keys=("top_rank",),
           build=lambda segmentation, ctx: _top(segmentation, ctx.rules.top_customers)),
+    # fitted on the driver from grouped statistics: built by the runner (runner/clv.py)
+    Model("marts.customer_lifetime_value", ("staging.orders", "staging.order_items"),
+          clv_mart.COLUMNS, Overwrite(), keys=("customer_id",),
+          about="P(alive), expected purchases and value per customer (clv.enabled)"),
     # ---- snapshots (SCD Type 2) and what is derived from them
     Model("snapshots.customers_history", ("staging.customer_versions",),
           customers_history.history_columns(customers.TRACKABLE), HISTORY_BY_CUSTOMER,
@@ -176,6 +181,8 @@ MODELS: tuple[Model, ...] = (
           keys=("path",), checkable=False, about="the checkpoint: raw files already read"),
     Model("audit.dq_results", (), QUALITY_RESULTS.fieldNames(), Append(), checkable=False,
           about="every data-quality rule result of every run"),
+    Model("audit.clv_models", (), CLV_MODELS.fieldNames(), Append(), checkable=False,
+          about="every CLV model fitted by every run: parameters, fit, convergence"),
     Model("audit.pipeline_runs", (), PIPELINE_RUNS.fieldNames(), ReplaceWhere("run_id"),
           keys=("run_id",), checkable=False,
           about="one row per run: status, counts, the table versions it published"),

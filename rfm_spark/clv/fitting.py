@@ -9,6 +9,7 @@ non-finite likelihood, is returned with `converged=False` and the reason in `mes
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
@@ -84,9 +85,18 @@ def fit_pareto_nbd(data: Frequencies) -> FittedModel:
 
 
 def fit_gamma_gamma(data: Spends) -> FittedModel:
-    return _fit("gamma_gamma",
-                lambda p: likelihoods.gamma_gamma(p, data.x, data.mean_spend),
-                data.customers)
+    """Fitted on spends in units of their mean (gamma scales with the currency: cents or
+    yen would push it past its bound), reported in the data's own units."""
+    if data.customers.sum() == 0:
+        return _fit("gamma_gamma", lambda p: np.zeros(0), data.customers)
+    unit = float(np.dot(data.customers, data.mean_spend) / data.customers.sum())
+    fitted = _fit("gamma_gamma",
+                  lambda p: likelihoods.gamma_gamma(p, data.x, data.mean_spend / unit),
+                  data.customers)
+    params = {**fitted.params, "gamma": fitted.params["gamma"] * unit}
+    # the density of a spend in the data's units: minus log(unit) per customer
+    log_lik = fitted.log_likelihood - float(data.customers.sum()) * np.log(unit)
+    return dataclasses.replace(fitted, params=params, log_likelihood=log_lik)
 
 
 def _fit(model: str, log_likelihood: Callable[[np.ndarray], np.ndarray],

@@ -12,7 +12,9 @@ from rfm_spark.config.guards import check_catalog_name, check_java_regex
 from rfm_spark.config.quality import validate_quality
 from rfm_spark.config.schema import (
     CANONICAL_STATUSES,
+    CLV_MODELS,
     RAW_FORMATS,
+    ClvSettings,
     SegmentCell,
     Settings,
     normalise_status_text,
@@ -125,7 +127,25 @@ def validate_settings(s: Settings, catalog: TableCatalog) -> None:
                           f"got {sample.dirty_rate}")
     if sample.customers < 1 or sample.orders < 0:
         raise ConfigError("config key 'sample': customers must be >= 1 and orders >= 0")
+    validate_clv(s.clv)
     validate_quality(s.quality, catalog.checkable)
+
+
+def validate_clv(clv: ClvSettings) -> None:
+    if clv.model not in CLV_MODELS:
+        raise ConfigError(f"config key 'clv.model': expected one of {', '.join(CLV_MODELS)}, "
+                          f"got {clv.model!r}")
+    if not 1 <= clv.horizon_months <= 120:
+        raise ConfigError(f"config key 'clv.horizon_months': expected 1..120, got "
+                          f"{clv.horizon_months}")
+    if not 0 <= clv.discount_rate_monthly < 1:
+        raise ConfigError(f"config key 'clv.discount_rate_monthly': expected 0 <= rate < 1, "
+                          f"got {clv.discount_rate_monthly}")
+    bands = clv.p_alive_bands
+    if not 0 <= bands.likely_lapsed <= bands.likely_alive <= 1:
+        raise ConfigError("config key 'clv.p_alive_bands': need 0 <= likely_lapsed <= "
+                          f"likely_alive <= 1, got {bands.likely_lapsed} and "
+                          f"{bands.likely_alive}")
 
 
 def validate_segment_grid(segments: list[SegmentCell], ntile: int) -> None:

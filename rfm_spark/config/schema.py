@@ -126,6 +126,26 @@ class SnapshotSettings:
 
 
 @dataclass(frozen=True)
+class PAliveBands:
+    likely_lapsed: float = 0.3  # p_alive below: Likely Lapsed
+    likely_alive: float = 0.7  # p_alive at or above: Likely Alive
+
+
+CLV_MODELS = ("bgnbd", "pareto_nbd")
+
+
+@dataclass(frozen=True)
+class ClvSettings:
+    """Customer lifetime value (CONTRACT section 4)."""
+
+    enabled: bool = True
+    model: str = "bgnbd"  # which purchase model gives p_alive and expected_purchases
+    horizon_months: int = 12
+    discount_rate_monthly: float = 0.01
+    p_alive_bands: PAliveBands = field(default_factory=PAliveBands)
+
+
+@dataclass(frozen=True)
 class QualityRule:
     """One data-quality rule; which fields apply depends on `type` (see quality/rules.py)."""
 
@@ -178,6 +198,7 @@ class Settings:
     sample: SampleSettings
     quality: QualitySettings = field(default_factory=QualitySettings)
     snapshots: SnapshotSettings = field(default_factory=SnapshotSettings)
+    clv: ClvSettings = field(default_factory=ClvSettings)
     source: str = "<defaults>"
 
     def raw_table(self, table: str) -> RawTable:

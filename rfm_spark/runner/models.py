@@ -27,6 +27,7 @@ from rfm_spark.logs import fmt_count, timed
 from rfm_spark.materialize import local_checkpoint, persisted
 from rfm_spark.model import BuildContext, Model, enforce_columns
 from rfm_spark.runner.checks import Gate
+from rfm_spark.runner.clv import CLV, prepare_clv, record_fits
 from rfm_spark.runner.writes import after_replacing_groups, side_by_side, write
 from rfm_spark.snapshots import customer_segment_history as segments
 
@@ -63,15 +64,16 @@ def summary_as_of(wh: Warehouse) -> dt.date | None:
     return row[0]["as_of_date"] if row else None
 
 
-def is_up_to_date(wh: Warehouse, as_of: dt.date) -> bool:
-    return (summary_as_of(wh) == as_of
-            and all(wh.exists(m.name) for m in marts_of_the_scores()))
+def is_up_to_date(wh: Warehouse, as_of: dt.date, clv_enabled: bool) -> bool:
+    marts = [m.name for m in marts_of_the_scores()] + ([CLV.name] if clv_enabled else [])
+    return summary_as_of(wh) == as_of and all(wh.exists(name) for name in marts)
 
 
-def build_derived(wh: Warehouse, gate: Gate, ctx: BuildContext, plan: Plan) -> dict[str, int]:
+def build_derived(wh: Warehouse, gate: Gate, ctx: BuildContext, plan: Plan,
+                  run_id: str) -> dict[str, int]:
     """intermediate -> marts -> snapshots; returns the rows each table received."""
     rows = build_intermediate(wh, gate, ctx, plan)
-    rows.update(build_marts(wh, gate, ctx))
+    rows.update(build_marts(wh, gate, ctx, run_id))
     rows.update(build_snapshots(wh, gate, ctx, plan))
     return rows
 
@@ -117,19 +119,26 @@ def build_intermediate(wh: Warehouse, gate: Gate, ctx: BuildContext, plan: Plan
 
 def marts_of_the_scores() -> list[Model]:
     """The marts built from intermediate tables and other marts, in run order (a new mart
-    declared in the registry is built here); marts fed by snapshots are built with them."""
+    declared in the registry is built here); marts fed by snapshots are built with them,
+    the CLV mart (fitted on the driver) by runner/clv.py."""
     snapshot_tables = {m.name for m in registry.layer("snapshots")}
     return [m for m in registry.run_order(registry.layer("marts"))
-            if not snapshot_tables & set(m.inputs)]
+            if not snapshot_tables & set(m.inputs) and m.build is not None]
 
 
-def build_marts(wh: Warehouse, gate: Gate, ctx: BuildContext) -> dict[str, int]:
+def build_marts(wh: Warehouse, gate: Gate, ctx: BuildContext, run_id: str) -> dict[str, int]:
     with timed() as elapsed, ExitStack() as kept:
         marts: dict[str, DataFrame] = {}
         for model in marts_of_the_scores():
             inputs = [marts[i] if i in marts else wh.read(i) for i in model.inputs]
             marts[model.name] = kept.enter_context(persisted(build(model, ctx, *inputs)))
-        gate.check(marts)  # before anything is published
+        fit_results = []
+        if ctx.rules.clv.enabled:
+            clv = prepare_clv(wh, ctx, kept)
+            marts[CLV.name] = enforce_columns(CLV, clv.mart)
+            record_fits(wh, clv.fits, run_id, ctx.as_of)  # on record even if they failed
+            fit_results = clv.results
+        gate.check(marts, carried=fit_results)  # before anything is published
         commits = side_by_side({name: functools.partial(write, wh, registry.table(name), df)
                                 for name, df in marts.items()})
         rows = {name: commit.rows for name, commit in commits.items()}

@@ -210,7 +210,7 @@ def _run(spark: SparkSession, wh: Warehouse, settings: Settings, options: RunOpt
     gate.check({m.name: wh.read(m.name) for m in registry.layer("staging") if m.checkable},
                carried=staged.results)
     up_to_date = (batch.is_empty and not batch.full_refresh and not options.rebuild_history
-                  and is_up_to_date(wh, result.as_of))
+                  and is_up_to_date(wh, result.as_of, settings.clv.enabled))
     if up_to_date:
         log.info("intermediate, marts and snapshots are up to date at as_of %s: nothing to "
                  "rebuild", result.as_of)
@@ -219,7 +219,7 @@ def _run(spark: SparkSession, wh: Warehouse, settings: Settings, options: RunOpt
                            previous_as_of=history.previous_as_of(result.as_of))
         plan = Plan(batch.full_refresh, staged.touched_orders,
                     tuple(batch.paths("customers")), options.rebuild_history)
-        result.fold(build_derived(wh, gate, ctx, plan))
+        result.fold(build_derived(wh, gate, ctx, plan, result.run_id))
     trackable = [t for t in registry.RAW_TABLES
                  if settings.raw_table(t).format in FILE_FORMATS]
     checkpoint.record(wh, batch.files, result.run_id, batch.full_refresh, trackable)

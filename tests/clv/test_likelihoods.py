@@ -46,3 +46,21 @@ def test_a_fit_the_data_cannot_identify_is_not_converged():
         assert not fitted.converged and "bound" in fitted.message
     empty = fitting.fit_gamma_gamma(fitting.Spends.of([]))
     assert (empty.converged, empty.customers, empty.message) == (False, 0, "no customers to fit")
+
+
+def test_gamma_gamma_does_not_depend_on_the_currency_unit():
+    """Spends in cents instead of dollars: same p and q, gamma x 100, and the reported
+    log-likelihood is the density in the data's own units."""
+    rng = np.random.default_rng(5)
+    x = rng.integers(1, 8, 300).astype(float)
+    nu = rng.gamma(4.0, 1 / 60.0, 300)
+    spend = rng.gamma(3.0 * x, 1 / (nu * x)) / 1.0
+    dollars = fitting.fit_gamma_gamma(fitting.Spends(x, spend, np.ones(300)))
+    cents = fitting.fit_gamma_gamma(fitting.Spends(x, spend * 100, np.ones(300)))
+    assert dollars.converged and cents.converged
+    assert cents.params["p"] == pytest.approx(dollars.params["p"], rel=1e-4)
+    assert cents.params["q"] == pytest.approx(dollars.params["q"], rel=1e-4)
+    assert cents.params["gamma"] == pytest.approx(100 * dollars.params["gamma"], rel=1e-4)
+    direct = float(np.sum(likelihoods.gamma_gamma(tuple(dollars.params.values()), x, spend)))
+    assert dollars.log_likelihood == pytest.approx(direct, abs=1e-6)
+    assert cents.log_likelihood == pytest.approx(direct - 300 * np.log(100), abs=1e-6)

@@ -1,0 +1,115 @@
+"""The CLV models of a run (CONTRACT section 4): statistics in Spark, grouped with counts,
+fitted on the driver, scored per group there and joined back to the customers in Spark.
+
+The mart is gated and written with the other marts (runner/models.py). Every fitted model
+is appended to audit/clv_models before the gate, so a fit that did not converge is on
+record, and its error-severity result stops the run before the marts are published.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from contextlib import ExitStack
+from dataclasses import dataclass
+
+from pyspark.sql import DataFrame
+from pyspark.sql import types as T
+
+from rfm_spark import registry
+from rfm_spark.audit_schemas import CLV_MODELS
+from rfm_spark.clv import fitting
+from rfm_spark.clv.mart import GROUP_SCORE_COLUMNS, Bands, customer_lifetime_value
+from rfm_spark.clv.predictions import group_predictions
+from rfm_spark.clv.statistics import (
+    clv_statistics,
+    frequency_groups,
+    purchase_occasions,
+    spend_groups,
+)
+from rfm_spark.io.warehouse import Warehouse
+from rfm_spark.materialize import persisted
+from rfm_spark.model import BuildContext
+from rfm_spark.quality.checks import RuleResult
+from rfm_spark.runner.writes import write
+
+log = logging.getLogger("rfm_spark.clv")
+CLV = registry.table("marts.customer_lifetime_value")
+MODELS_LOG = registry.table("audit.clv_models")
+FIT_PURCHASES = {"bgnbd": fitting.fit_bgnbd, "pareto_nbd": fitting.fit_pareto_nbd}
+GROUP_SCORES = T.StructType([
+    T.StructField(name, T.IntegerType() if i < 3 else T.DoubleType())
+    for i, name in enumerate(GROUP_SCORE_COLUMNS)
+])
+
+
+@dataclass
+class ClvBuild:
+    mart: DataFrame
+    fits: list[fitting.FittedModel]
+    results: list[RuleResult]
+
+
+def prepare_clv(wh: Warehouse, ctx: BuildContext, kept: ExitStack) -> ClvBuild:
+    """The mart as it will be written (cached for the block `kept`), the fitted models and
+    their convergence results."""
+    clv = ctx.rules.clv
+    orders, items = (wh.read(name) for name in CLV.inputs)
+    occasions = purchase_occasions(orders, items, ctx.as_of, ctx.rules.rfm.counted_status)
+    statistics = kept.enter_context(persisted(clv_statistics(occasions, ctx.as_of)))
+    keys = sorted(tuple(row) for row in frequency_groups(statistics).collect())
+    spends = sorted(tuple(row) for row in spend_groups(statistics).collect())
+    frequencies = fitting.Frequencies.of(keys)  # sorted: the same fit on every platform
+    fits: list[fitting.FittedModel] = []
+    scores = []
+    if keys:
+        purchases = FIT_PURCHASES[clv.model](frequencies)
+        fits = [purchases, fitting.fit_gamma_gamma(fitting.Spends.of(spends))]
+        if purchases.converged:
+            predicted = group_predictions(clv.model, purchases.params, frequencies,
+                                          clv.horizon_months, clv.discount_rate_monthly)
+            scores = [(int(x), int(recency), int(tenure), float(alive), float(expected),
+                       float(discounted))
+                      for (x, recency, tenure, _), alive, expected, discounted in zip(
+                          keys, predicted["p_alive"], predicted["expected_purchases"],
+                          predicted["discounted_purchases"], strict=True)]
+    group_scores = wh.spark.createDataFrame(scores, GROUP_SCORES)
+    spend = next((f.params for f in fits if f.model == "gamma_gamma" and f.converged), None)
+    bands = Bands(clv.p_alive_bands.likely_lapsed, clv.p_alive_bands.likely_alive)
+    mart = customer_lifetime_value(statistics, group_scores, spend, clv.horizon_months, bands)
+    for fit in fits:
+        log.info("clv %-11s %s on %s customer(s)%s", fit.model,
+                 "fitted" if fit.converged else "NOT converged", f"{fit.customers:,}",
+                 f": {_params_text(fit)}" if fit.converged else f": {fit.message}")
+    return ClvBuild(kept.enter_context(persisted(mart)), fits, [_result(f) for f in fits])
+
+
+def record_fits(wh: Warehouse, fits: list[fitting.FittedModel], run_id: str,
+                as_of: dt.date) -> None:
+    """One audit/clv_models row per fitted model (converged or not)."""
+    if not fits:
+        return
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    rows = [(run_id, as_of, f.model, f.params, _finite(f.log_likelihood), f.customers,
+             f.converged, now) for f in fits]
+    write(wh, MODELS_LOG, wh.spark.createDataFrame(rows, CLV_MODELS))
+
+
+def _result(fit: fitting.FittedModel) -> RuleResult:
+    """A fit that did not converge is an error: the run stops before publishing."""
+    if fit.converged:
+        return RuleResult(CLV.name, f"{fit.model}_converged", "", "error", "pass", 0,
+                          fit.customers, [], _params_text(fit))
+    return RuleResult(CLV.name, f"{fit.model}_converged", "", "error", "error",
+                      fit.customers, fit.customers, [],
+                      f"the {fit.model} fit on {fit.customers:,} customer(s) did not "
+                      f"converge: {fit.message} (set clv.enabled: false to skip CLV)")
+
+
+def _params_text(fit: fitting.FittedModel) -> str:
+    params = ", ".join(f"{name} {value:.4g}" for name, value in fit.params.items())
+    return f"{params}, log-likelihood {fit.log_likelihood:.1f}"
+
+
+def _finite(value: float) -> float | None:
+    return value if value == value and abs(value) != float("inf") else None

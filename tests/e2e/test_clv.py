@@ -1,0 +1,88 @@
+"""The CLV stage of `rfm-spark run`: the mart and the fitted models of the sample build, a
+landing too small to fit (exit 1, on record, nothing published), and CLV switched off."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from pyspark.sql import functions as F
+
+from rfm_spark.cli import main
+from tests.hostile.landings import clean_delivery
+
+pytestmark = pytest.mark.e2e
+REPO = Path(__file__).resolve().parents[2]
+
+
+def read(spark, warehouse: Path, name: str):
+    return spark.read.format("delta").load(str(warehouse / name))
+
+
+def config(tmp_path: Path, **overrides) -> str:
+    path = tmp_path / "clv.yaml"
+    path.write_text(yaml.safe_dump({"inherits": str(REPO / "conf" / "base.yaml"),
+                                    **overrides}))
+    return str(path)
+
+
+def test_the_sample_build_scores_every_customer_with_converged_models(spark, sample_build):
+    clv = read(spark, sample_build, "marts/customer_lifetime_value")
+    segmentation = read(spark, sample_build, "marts/customer_segmentation")
+    assert sorted(clv.columns) == sorted([
+        "customer_id", "as_of_date", "repeat_purchases", "recency_weeks", "tenure_weeks",
+        "avg_repeat_spend", "p_alive", "expected_purchases", "horizon_weeks",
+        "expected_avg_spend", "clv", "p_alive_band"])
+    # the customers with counted orders at as_of: the scored ones, each once
+    assert sorted(r[0] for r in clv.select("customer_id").collect()) == \
+        sorted(r[0] for r in segmentation.select("customer_id").collect())
+    joined = clv.join(segmentation.select("customer_id", "frequency", "as_of_date"),
+                      ["customer_id", "as_of_date"])
+    totals = joined.agg(
+        F.count(F.lit(1)).alias("rows"),
+        # a purchase occasion is a day: never more occasions than counted orders
+        F.sum((F.col("repeat_purchases") + 1 > F.col("frequency")).cast("int")).alias("more"),
+        F.sum(((F.col("p_alive") < 0) | (F.col("p_alive") > 1)).cast("int")).alias("bad_p"),
+        F.sum((F.col("clv") < 0).cast("int")).alias("negative"),
+        F.countDistinct("p_alive_band").alias("bands"),
+    ).first()
+    assert totals["rows"] == segmentation.count()
+    assert (totals["more"], totals["bad_p"], totals["negative"]) == (0, 0, 0)
+    assert totals["bands"] >= 2
+    fits = {r["model"]: r for r in read(spark, sample_build, "audit/clv_models").collect()}
+    assert set(fits) == {"bgnbd", "gamma_gamma"}
+    assert all(f["converged"] for f in fits.values())
+    assert set(fits["bgnbd"]["params"]) == {"r", "alpha", "a", "b"}
+    assert fits["bgnbd"]["customers"] == clv.count()
+    results = read(spark, sample_build, "audit/dq_results").where(
+        F.col("table") == "marts.customer_lifetime_value")
+    assert {r["rule"]: r["status"] for r in results.collect()}["bgnbd_converged"] == "pass"
+
+
+def test_a_landing_too_small_to_fit_stops_the_run_with_the_fits_on_record(
+        spark, tmp_path, capsys):
+    raw, warehouse = tmp_path / "raw", tmp_path / "wh"
+    clean_delivery(raw)  # two customers, one order each
+    code = main(["run", "--config", config(tmp_path), "--raw-dir", str(raw),
+                 "--warehouse", str(warehouse)])
+    assert code == 1
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "bgnbd_converged" in last and "marts were not published" in last
+    fits = read(spark, warehouse, "audit/clv_models").collect()
+    assert {(f["model"], f["converged"]) for f in fits} == {("bgnbd", False),
+                                                            ("gamma_gamma", False)}
+    detail = read(spark, warehouse, "audit/dq_results").where(
+        F.col("rule") == "bgnbd_converged").first()["detail"]
+    assert "did not converge" in detail and "clv.enabled: false" in detail
+    assert not (warehouse / "marts").exists()  # nothing published
+
+
+def test_clv_switched_off_writes_no_mart_and_fits_nothing(spark, tmp_path):
+    raw, warehouse = tmp_path / "raw", tmp_path / "wh"
+    clean_delivery(raw)
+    assert main(["run", "--config", config(tmp_path, clv={"enabled": False}), "--raw-dir",
+                 str(raw), "--warehouse", str(warehouse)]) == 0
+    assert (warehouse / "marts" / "customer_segmentation").exists()
+    assert not (warehouse / "marts" / "customer_lifetime_value").exists()
+    assert not (warehouse / "audit" / "clv_models").exists()
