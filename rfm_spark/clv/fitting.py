@@ -86,22 +86,37 @@ def fit_pareto_nbd(data: Frequencies) -> FittedModel:
 
 def fit_gamma_gamma(data: Spends) -> FittedModel:
     """Fitted on spends in units of their mean (gamma scales with the currency: cents or
-    yen would push it past its bound), reported in the data's own units."""
+    yen would push it past its bound), reported in the data's own units.
+
+    Fitted as (p, q, theta = gamma / q): when customers' spend rates do not differ, the
+    likelihood grows without end as q -> infinity with gamma / q fixed. That limit is a
+    proper model (one spend rate for all: every customer's expected spend is the population
+    mean); q ending on its upper bound is reported as that limit, not as a failure."""
     if data.customers.sum() == 0:
         return _fit("gamma_gamma", lambda p: np.zeros(0), data.customers)
     unit = float(np.dot(data.customers, data.mean_spend) / data.customers.sum())
-    fitted = _fit("gamma_gamma",
-                  lambda p: likelihoods.gamma_gamma(p, data.x, data.mean_spend / unit),
-                  data.customers)
-    params = {**fitted.params, "gamma": fitted.params["gamma"] * unit}
+
+    def log_likelihood(params):
+        p, q, theta = params
+        return likelihoods.gamma_gamma((p, q, q * theta), data.x, data.mean_spend / unit)
+
+    fitted = _fit("gamma_gamma", log_likelihood, data.customers, names=("p", "q", "theta"),
+                  limit_at_upper="q")
+    if not fitted.params:
+        return fitted
+    p, q, theta = (fitted.params[k] for k in ("p", "q", "theta"))
     # the density of a spend in the data's units: minus log(unit) per customer
-    log_lik = fitted.log_likelihood - float(data.customers.sum()) * np.log(unit)
-    return dataclasses.replace(fitted, params=params, log_likelihood=log_lik)
+    log_lik = float(fitted.log_likelihood - data.customers.sum() * np.log(unit))
+    return dataclasses.replace(fitted, params={"p": p, "q": q, "gamma": q * theta * unit},
+                               log_likelihood=log_lik)
 
 
 def _fit(model: str, log_likelihood: Callable[[np.ndarray], np.ndarray],
-         customers: np.ndarray) -> FittedModel:
-    names = PARAMETERS[model]
+         customers: np.ndarray, names: Sequence[str] | None = None,
+         limit_at_upper: str | None = None) -> FittedModel:
+    """`limit_at_upper`: a parameter whose upper bound is a limit of the model (reported
+    as such, converged) rather than a sign that the data do not identify it."""
+    names = tuple(names or PARAMETERS[model])
     total = int(customers.sum())
     if total == 0:
         return FittedModel(model, {}, float("nan"), 0, False, "no customers to fit")
@@ -121,6 +136,12 @@ def _fit(model: str, log_likelihood: Callable[[np.ndarray], np.ndarray],
                                "maxfev": 20000})
     params = {name: float(v) for name, v in zip(names, np.exp(result.x), strict=True)}
     log_lik = -float(result.fun)
+    on_bound = [name for name, v in zip(names, result.x, strict=True)
+                if abs(v) >= LOG_BOUND - 1e-3]
+    if limit_at_upper and on_bound == [limit_at_upper] and result.x[
+            names.index(limit_at_upper)] > 0 and result.success:
+        return FittedModel(model, params, log_lik, total, True,
+                           f"{limit_at_upper} at its upper bound: the limit model")
     message = _not_converged(result, log_lik)
     return FittedModel(model, params, log_lik, total, not message, message)
 

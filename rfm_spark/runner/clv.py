@@ -90,7 +90,8 @@ def record_fits(wh: Warehouse, fits: list[fitting.FittedModel], run_id: str,
     if not fits:
         return
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    rows = [(run_id, as_of, f.model, f.params, _finite(f.log_likelihood), f.customers,
+    rows = [(run_id, as_of, f.model, {k: float(v) for k, v in f.params.items()},
+             _finite(float(f.log_likelihood)), int(f.customers),
              f.converged, now) for f in fits]
     write(wh, MODELS_LOG, wh.spark.createDataFrame(rows, CLV_MODELS))
 

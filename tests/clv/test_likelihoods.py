@@ -64,3 +64,17 @@ def test_gamma_gamma_does_not_depend_on_the_currency_unit():
     direct = float(np.sum(likelihoods.gamma_gamma(tuple(dollars.params.values()), x, spend)))
     assert dollars.log_likelihood == pytest.approx(direct, abs=1e-6)
     assert cents.log_likelihood == pytest.approx(direct - 300 * np.log(100), abs=1e-6)
+
+
+def test_gamma_gamma_without_differences_between_customers_is_the_limit_model():
+    """One spend rate for every customer (nu = 1/50): the likelihood grows as q -> infinity
+    with gamma / q fixed, and the fit reports that limit, whose expected spend is the
+    population mean, instead of failing."""
+    rng = np.random.default_rng(3)
+    x = rng.integers(1, 8, 400).astype(float)
+    spend = rng.gamma(3.0 * x, 1 / (x / 50.0))
+    fitted = fitting.fit_gamma_gamma(fitting.Spends(x, spend, np.ones(400)))
+    assert fitted.converged and "limit model" in fitted.message
+    p, q, gamma = fitted.params.values()
+    assert q == pytest.approx(np.exp(fitting.LOG_BOUND), rel=1e-3)
+    assert p * gamma / (q - 1) == pytest.approx(150, rel=0.05)  # the true mean: 3 x 50
