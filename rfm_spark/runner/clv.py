@@ -99,8 +99,9 @@ def record_fits(wh: Warehouse, fits: list[fitting.FittedModel], run_id: str,
 def _result(fit: fitting.FittedModel) -> RuleResult:
     """A fit that did not converge is an error: the run stops before publishing."""
     if fit.converged:
+        note = f"; {fit.message}" if fit.message else ""
         return RuleResult(CLV.name, f"{fit.model}_converged", "", "error", "pass", 0,
-                          fit.customers, [], _params_text(fit))
+                          fit.customers, [], _params_text(fit) + note)
     return RuleResult(CLV.name, f"{fit.model}_converged", "", "error", "error",
                       fit.customers, fit.customers, [],
                       f"the {fit.model} fit on {fit.customers:,} customer(s) did not "
