@@ -71,6 +71,12 @@ def test_shipped_configs_load():
         ({"sample": {"generate_if_empty": True}}, "sample.generate_if_empty"),
         ({"staging": {"earliest_date": "1990-13-01"}}, "staging.earliest_date"),
         ({"staging": {"future_tolerance_days": -1}}, "staging.future_tolerance_days"),
+        ({"clv": {"model": "lifetimes"}}, "clv.model"),
+        ({"clv": {"horizon_months": 0}}, "clv.horizon_months"),
+        ({"clv": {"discount_rate_monthly": 1.5}}, "clv.discount_rate_monthly"),
+        ({"clv": {"p_alive_bands": {"likely_lapsed": 0.8, "likely_alive": 0.7}}},
+         "clv.p_alive_bands"),
+        ({"clv": {"enable": False}}, "clv.enable"),
     ],
 )
 def test_bad_config_names_the_key(tmp_path, overlay, key):

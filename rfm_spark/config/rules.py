@@ -89,9 +89,7 @@ def validate_settings(s: Settings, catalog: TableCatalog) -> None:
         raise ConfigError("config key 'staging.future_tolerance_days': expected >= 0, got "
                           f"{st.future_tolerance_days}")
     rfm = s.rfm
-    if rfm.counted_status not in CANONICAL_STATUSES:
-        raise ConfigError(f"config key 'rfm.counted_status': expected one of "
-                          f"{', '.join(CANONICAL_STATUSES)}, got {rfm.counted_status!r}")
+    _one_of(rfm.counted_status, CANONICAL_STATUSES, "rfm.counted_status")
     if not 2 <= rfm.ntile <= 9:
         raise ConfigError(f"config key 'rfm.ntile': expected 2..9 (one digit per score), "
                           f"got {rfm.ntile}")
@@ -131,10 +129,14 @@ def validate_settings(s: Settings, catalog: TableCatalog) -> None:
     validate_quality(s.quality, catalog.checkable)
 
 
+def _one_of(value: str, options: tuple[str, ...], key: str) -> None:
+    if value not in options:
+        raise ConfigError(f"config key '{key}': expected one of {', '.join(options)}, "
+                          f"got {value!r}")
+
+
 def validate_clv(clv: ClvSettings) -> None:
-    if clv.model not in CLV_MODELS:
-        raise ConfigError(f"config key 'clv.model': expected one of {', '.join(CLV_MODELS)}, "
-                          f"got {clv.model!r}")
+    _one_of(clv.model, CLV_MODELS, "clv.model")
     if not 1 <= clv.horizon_months <= 120:
         raise ConfigError(f"config key 'clv.horizon_months': expected 1..120, got "
                           f"{clv.horizon_months}")
