@@ -64,3 +64,17 @@ CLV_MODELS = T.StructType([
     T.StructField("converged", T.BooleanType()),
     T.StructField("fitted_at", T.TimestampType()),
 ])
+
+# audit.clv_validation: per clv-validate run, model and calibration-frequency bucket
+CLV_VALIDATION = T.StructType([
+    T.StructField("run_id", T.StringType(), False),
+    T.StructField("model", T.StringType()),
+    T.StructField("calibration_end", T.DateType()),
+    T.StructField("holdout_end", T.DateType()),
+    T.StructField("bucket", T.StringType()),
+    T.StructField("customers", T.LongType()),
+    T.StructField("actual_purchases", T.LongType()),
+    T.StructField("predicted_purchases", T.DoubleType()),
+    T.StructField("mae", T.DoubleType()),
+    T.StructField("correlation", T.DoubleType()),
+])

@@ -79,6 +79,14 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--out", help="HTML file (default: next to the warehouse, "
                                       "rfm_report.html)")
 
+    clv = commands.add_parser("clv-validate", help="holdout validation of the CLV models")
+    clv.add_argument("--calibration-end", type=_date, required=True,
+                     help="fit on counted orders up to this date, YYYY-MM-DD")
+    clv.add_argument("--holdout-end", type=_date, required=True,
+                     help="count actual purchases after the calibration end up to this date")
+    clv.add_argument("--config", help="YAML config (default: conf/local.yaml)")
+    clv.add_argument("--warehouse", help="warehouse folder (overrides warehouse.dir)")
+
     gen = commands.add_parser("generate", help="write a deterministic synthetic raw landing")
     gen.add_argument("--out", required=True, help="folder to write <table>/*.csv into")
     gen.add_argument("--config", help="YAML config whose `sample` section gives the defaults")
@@ -104,6 +112,8 @@ def main(argv: list[str] | None = None) -> int:
             return _dq(args)
         if args.command == "report":
             return _report(args)
+        if args.command == "clv-validate":
+            return _clv_validate(args)
         return _run(args, debug)
     except RfmError as exc:
         if debug:
@@ -173,6 +183,22 @@ def _report(args: argparse.Namespace) -> int:
     spark = get_spark(settings.spark)
     path = write_report(Warehouse(spark, settings.warehouse), settings, out)
     print(f"Report: {path.resolve()}")
+    return 0
+
+
+def _clv_validate(args: argparse.Namespace) -> int:
+    from rfm_spark.clv.validation import render
+    from rfm_spark.io.warehouse import Warehouse
+    from rfm_spark.registry import load_settings
+    from rfm_spark.runner.clv import validate_holdout
+    from rfm_spark.runner.runs import new_run_id
+    from rfm_spark.session import get_spark
+
+    settings = load_settings(args.config, overrides={"warehouse.dir": args.warehouse})
+    spark = get_spark(settings.spark)
+    validations = validate_holdout(Warehouse(spark, settings.warehouse), settings,
+                                   args.calibration_end, args.holdout_end, new_run_id())
+    print(render(validations))
     return 0
 
 

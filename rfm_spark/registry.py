@@ -17,7 +17,13 @@ from dataclasses import dataclass
 from pyspark.sql import DataFrame
 
 from rfm_spark import config
-from rfm_spark.audit_schemas import CLV_MODELS, PIPELINE_RUNS, PROCESSED_FILES, QUALITY_RESULTS
+from rfm_spark.audit_schemas import (
+    CLV_MODELS,
+    CLV_VALIDATION,
+    PIPELINE_RUNS,
+    PROCESSED_FILES,
+    QUALITY_RESULTS,
+)
 from rfm_spark.clv import mart as clv_mart
 from rfm_spark.config import RfmRules, Settings, TableCatalog, TopCustomerRules
 from rfm_spark.intermediate import customer_order_summary as summary
@@ -183,6 +189,8 @@ MODELS: tuple[Model, ...] = (
           about="every data-quality rule result of every run"),
     Model("audit.clv_models", (), CLV_MODELS.fieldNames(), Append(), checkable=False,
           about="every CLV model fitted by every run: parameters, fit, convergence"),
+    Model("audit.clv_validation", (), CLV_VALIDATION.fieldNames(), Append(), checkable=False,
+          about="rfm-spark clv-validate: actual vs predicted holdout purchases per model"),
     Model("audit.pipeline_runs", (), PIPELINE_RUNS.fieldNames(), ReplaceWhere("run_id"),
           keys=("run_id",), checkable=False,
           about="one row per run: status, counts, the table versions it published"),

@@ -17,7 +17,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import types as T
 
 from rfm_spark import registry
-from rfm_spark.audit_schemas import CLV_MODELS
+from rfm_spark.audit_schemas import CLV_MODELS, CLV_VALIDATION
 from rfm_spark.clv import fitting
 from rfm_spark.clv.mart import GROUP_SCORE_COLUMNS, Bands, customer_lifetime_value
 from rfm_spark.clv.predictions import group_predictions
@@ -27,6 +27,9 @@ from rfm_spark.clv.statistics import (
     purchase_occasions,
     spend_groups,
 )
+from rfm_spark.clv.validation import ModelValidation, holdout_groups, validate
+from rfm_spark.config import Settings
+from rfm_spark.errors import ConfigError, DataQualityError
 from rfm_spark.io.warehouse import Warehouse
 from rfm_spark.materialize import persisted
 from rfm_spark.model import BuildContext
@@ -36,6 +39,7 @@ from rfm_spark.runner.writes import write
 log = logging.getLogger("rfm_spark.clv")
 CLV = registry.table("marts.customer_lifetime_value")
 MODELS_LOG = registry.table("audit.clv_models")
+VALIDATION_LOG = registry.table("audit.clv_validation")
 FIT_PURCHASES = {"bgnbd": fitting.fit_bgnbd, "pareto_nbd": fitting.fit_pareto_nbd}
 GROUP_SCORES = T.StructType([
     T.StructField(name, T.IntegerType() if i < 3 else T.DoubleType())
@@ -115,3 +119,33 @@ def _params_text(fit: fitting.FittedModel) -> str:
 
 def _finite(value: float) -> float | None:
     return value if value == value and abs(value) != float("inf") else None
+
+
+def validate_holdout(wh: Warehouse, settings: Settings, calibration_end: dt.date,
+                     holdout_end: dt.date, run_id: str) -> list[ModelValidation]:
+    """`rfm-spark clv-validate`: both purchase models fitted on the staged counted orders up
+    to `calibration_end`, checked against the purchase occasions up to `holdout_end`; the
+    results appended to audit/clv_validation. Exit 1 when no model converges."""
+    if holdout_end <= calibration_end:
+        raise ConfigError(f"--holdout-end: {holdout_end} is not after --calibration-end "
+                          f"{calibration_end}")
+    if not wh.exists(CLV.inputs[0]):
+        raise ConfigError(f"--warehouse: no staged orders in {wh.settings.dir} (run "
+                          "`rfm-spark run` first)")
+    orders, items = (wh.read(name) for name in CLV.inputs)
+    occasions = purchase_occasions(orders, items, holdout_end, settings.rfm.counted_status)
+    rows = [tuple(r) for r in holdout_groups(occasions, calibration_end, holdout_end).collect()]
+    if not rows:
+        raise ConfigError(f"--calibration-end: no counted orders on or before "
+                          f"{calibration_end}")
+    validations = validate(rows, (holdout_end - calibration_end).days / 7.0)
+    results = [(run_id, b.model, calibration_end, holdout_end, b.bucket, b.customers,
+                b.actual_purchases, b.predicted_purchases, b.mae, b.correlation)
+               for v in validations for b in v.buckets]
+    if results:
+        write(wh, VALIDATION_LOG, wh.spark.createDataFrame(results, CLV_VALIDATION))
+    if not results:
+        reasons = "; ".join(f"{v.fit.model}: {v.fit.message}" for v in validations)
+        raise DataQualityError(f"no CLV model converged on the orders up to "
+                               f"{calibration_end}: {reasons}")
+    return validations

@@ -3,6 +3,7 @@ landing too small to fit (exit 1, on record, nothing published), and CLV switche
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -86,3 +87,23 @@ def test_clv_switched_off_writes_no_mart_and_fits_nothing(spark, tmp_path):
     assert (warehouse / "marts" / "customer_segmentation").exists()
     assert not (warehouse / "marts" / "customer_lifetime_value").exists()
     assert not (warehouse / "audit" / "clv_models").exists()
+
+
+def test_clv_validate_fits_both_models_and_appends_the_comparison(
+        spark, sample_build, sample_config, tmp_path, capsys):
+    warehouse = tmp_path / "wh"
+    shutil.copytree(sample_build, warehouse)  # the shared build is never written to
+    code = main(["clv-validate", "--calibration-end", "2024-09-30", "--holdout-end",
+                 "2024-12-31", "--config", sample_config, "--warehouse", str(warehouse)])
+    assert code == 0
+    printed = capsys.readouterr().out.strip().splitlines()
+    assert printed[-1].startswith("better: ")
+    rows = read(spark, warehouse, "audit/clv_validation")
+    assert {r["model"] for r in rows.collect()} == {"bgnbd", "pareto_nbd"}
+    everyone = rows.where(F.col("bucket") == "all").collect()
+    assert len(everyone) == 2 and all(r["correlation"] is not None for r in everyone)
+    buckets = rows.where((F.col("bucket") != "all") & (F.col("model") == "bgnbd"))
+    assert buckets.agg(F.sum("customers")).first()[0] == everyone[0]["customers"]
+    assert main(["clv-validate", "--calibration-end", "2024-12-31", "--holdout-end",
+                 "2024-09-30", "--config", sample_config, "--warehouse", str(warehouse)]) == 2
+    assert "--holdout-end" in capsys.readouterr().err
