@@ -74,6 +74,11 @@ class FittedModel:
     message: str = ""
 
 
+def fit_purchases(model: str, data: Frequencies) -> FittedModel:
+    """The purchase model named `model` (bgnbd | pareto_nbd) fitted to `data`."""
+    return {"bgnbd": fit_bgnbd, "pareto_nbd": fit_pareto_nbd}[model](data)
+
+
 def fit_bgnbd(data: Frequencies) -> FittedModel:
     return _fit("bgnbd", lambda p: likelihoods.bgnbd(p, data.x, data.t_x, data.T),
                 data.customers)

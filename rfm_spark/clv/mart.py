@@ -9,13 +9,14 @@ Gamma-Gamma expected spend is a column expression of the customer's own mean spe
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+from rfm_spark.clv.fitting import DAYS_PER_WEEK
 from rfm_spark.clv.predictions import WEEKS_PER_MONTH
 from rfm_spark.clv.statistics import FREQUENCY_KEYS
+from rfm_spark.config.schema import PAliveBands
 from rfm_spark.intermediate.customer_order_summary import MONEY
 
 COLUMNS = ("customer_id", "as_of_date", "repeat_purchases", "recency_weeks", "tenure_weeks",
@@ -26,13 +27,7 @@ GROUP_SCORE_COLUMNS = (*FREQUENCY_KEYS, "p_alive", "expected_purchases",
 LIKELY_LAPSED, UNCERTAIN, LIKELY_ALIVE = "Likely Lapsed", "Uncertain", "Likely Alive"
 
 
-@dataclass(frozen=True)
-class Bands:
-    likely_lapsed: float = 0.3  # p_alive below: Likely Lapsed
-    likely_alive: float = 0.7  # p_alive at or above: Likely Alive
-
-
-def p_alive_band(p_alive: Column, bands: Bands) -> Column:
+def p_alive_band(p_alive: Column, bands: PAliveBands) -> Column:
     return (F.when(p_alive < F.lit(bands.likely_lapsed), LIKELY_LAPSED)
             .when(p_alive >= F.lit(bands.likely_alive), LIKELY_ALIVE)
             .when(p_alive.isNotNull(), UNCERTAIN))
@@ -52,7 +47,7 @@ def gamma_gamma_expected_spend(spend: Mapping[str, float] | None) -> Column:
 
 def customer_lifetime_value(statistics: DataFrame, group_scores: DataFrame,
                             spend: Mapping[str, float] | None, horizon_months: int,
-                            bands: Bands) -> DataFrame:
+                            bands: PAliveBands) -> DataFrame:
     """`statistics`: clv_statistics(); `group_scores`: GROUP_SCORE_COLUMNS per group;
     `spend`: the Gamma-Gamma parameters (p, q, gamma), None when not fitted."""
     expected_spend = gamma_gamma_expected_spend(spend)
@@ -61,8 +56,8 @@ def customer_lifetime_value(statistics: DataFrame, group_scores: DataFrame,
         "customer_id",
         "as_of_date",
         "repeat_purchases",
-        (F.col("recency_days") / 7.0).alias("recency_weeks"),
-        (F.col("tenure_days") / 7.0).alias("tenure_weeks"),
+        (F.col("recency_days") / DAYS_PER_WEEK).alias("recency_weeks"),
+        (F.col("tenure_days") / DAYS_PER_WEEK).alias("tenure_weeks"),
         "avg_repeat_spend",
         "p_alive",
         "expected_purchases",

@@ -22,7 +22,7 @@ from rfm_spark.clv.statistics import FREQUENCY_KEYS, clv_statistics
 
 HOLDOUT_COLUMNS = (*FREQUENCY_KEYS, "actual", "customers")
 BUCKETS = (*(str(x) for x in range(7)), "7+", "all")
-FITS = {"bgnbd": fitting.fit_bgnbd, "pareto_nbd": fitting.fit_pareto_nbd}
+PURCHASE_MODELS = ("bgnbd", "pareto_nbd")
 
 
 def holdout_groups(occasions: DataFrame, calibration_end: dt.date,
@@ -63,18 +63,17 @@ class ModelValidation:
         return next(b.mae for b in self.buckets if b.bucket == "all")
 
 
-def validate(rows: list[tuple], holdout_weeks: float, models=tuple(FITS)
+def validate(rows: list[tuple], holdout_weeks: float, models=PURCHASE_MODELS
              ) -> list[ModelValidation]:
     """Per model: the fit on the calibration groups, then per calibration-frequency bucket
     customers, actual and predicted repeat purchases and the per-customer MAE; the
     correlation on the `all` row. A model that does not converge has no buckets."""
     table = np.array(sorted(rows), dtype=float).reshape(-1, 5)
-    x, recency, tenure, actual, customers = table.T
+    x, actual, customers = table[:, 0], table[:, 3], table[:, 4]
+    groups = fitting.Frequencies.of(table[:, [0, 1, 2, 4]])
     out = []
     for model in models:
-        groups = fitting.Frequencies(x, recency / fitting.DAYS_PER_WEEK,
-                                     tenure / fitting.DAYS_PER_WEEK, customers)
-        fit = FITS[model](groups)
+        fit = fitting.fit_purchases(model, groups)
         if not fit.converged:
             out.append(ModelValidation(fit, []))
             continue

@@ -19,7 +19,7 @@ from pyspark.sql import types as T
 from rfm_spark import registry
 from rfm_spark.audit_schemas import CLV_MODELS, CLV_VALIDATION
 from rfm_spark.clv import fitting
-from rfm_spark.clv.mart import GROUP_SCORE_COLUMNS, Bands, customer_lifetime_value
+from rfm_spark.clv.mart import GROUP_SCORE_COLUMNS, customer_lifetime_value
 from rfm_spark.clv.predictions import group_predictions
 from rfm_spark.clv.statistics import (
     clv_statistics,
@@ -40,7 +40,6 @@ log = logging.getLogger("rfm_spark.clv")
 CLV = registry.table("marts.customer_lifetime_value")
 MODELS_LOG = registry.table("audit.clv_models")
 VALIDATION_LOG = registry.table("audit.clv_validation")
-FIT_PURCHASES = {"bgnbd": fitting.fit_bgnbd, "pareto_nbd": fitting.fit_pareto_nbd}
 GROUP_SCORES = T.StructType([
     T.StructField(name, T.IntegerType() if i < 3 else T.DoubleType())
     for i, name in enumerate(GROUP_SCORE_COLUMNS)
@@ -67,7 +66,7 @@ def prepare_clv(wh: Warehouse, ctx: BuildContext, kept: ExitStack) -> ClvBuild:
     fits: list[fitting.FittedModel] = []
     scores = []
     if keys:
-        purchases = FIT_PURCHASES[clv.model](frequencies)
+        purchases = fitting.fit_purchases(clv.model, frequencies)
         fits = [purchases, fitting.fit_gamma_gamma(fitting.Spends.of(spends))]
         if purchases.converged:
             predicted = group_predictions(clv.model, purchases.params, frequencies,
@@ -79,8 +78,8 @@ def prepare_clv(wh: Warehouse, ctx: BuildContext, kept: ExitStack) -> ClvBuild:
                           predicted["discounted_purchases"], strict=True)]
     group_scores = wh.spark.createDataFrame(scores, GROUP_SCORES)
     spend = next((f.params for f in fits if f.model == "gamma_gamma" and f.converged), None)
-    bands = Bands(clv.p_alive_bands.likely_lapsed, clv.p_alive_bands.likely_alive)
-    mart = customer_lifetime_value(statistics, group_scores, spend, clv.horizon_months, bands)
+    mart = customer_lifetime_value(statistics, group_scores, spend, clv.horizon_months,
+                                   clv.p_alive_bands)
     for fit in fits:
         log.info("clv %-11s %s on %s customer(s)%s", fit.model,
                  "fitted" if fit.converged else "NOT converged", f"{fit.customers:,}",
@@ -138,7 +137,7 @@ def validate_holdout(wh: Warehouse, settings: Settings, calibration_end: dt.date
     if not rows:
         raise ConfigError(f"--calibration-end: no counted orders on or before "
                           f"{calibration_end}")
-    validations = validate(rows, (holdout_end - calibration_end).days / 7.0)
+    validations = validate(rows, (holdout_end - calibration_end).days / fitting.DAYS_PER_WEEK)
     results = [(run_id, b.model, calibration_end, holdout_end, b.bucket, b.customers,
                 b.actual_purchases, b.predicted_purchases, b.mae, b.correlation)
                for v in validations for b in v.buckets]

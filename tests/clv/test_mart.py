@@ -7,7 +7,8 @@ from decimal import Decimal
 
 from chispa import assert_df_equality
 
-from rfm_spark.clv.mart import Bands, customer_lifetime_value
+from rfm_spark.clv.mart import customer_lifetime_value
+from rfm_spark.config.schema import PAliveBands
 
 AS_OF = dt.date(2024, 3, 29)
 STATISTICS = ("customer_id string, repeat_purchases int, recency_days int, "
@@ -35,7 +36,7 @@ def test_scores_spend_clv_and_bands(spark):
     ], SCORES)
     # Gamma-Gamma p = 2, q = 3, gamma = 10: E[M] = 2 (10 + total) / (2 x + 2)
     got = customer_lifetime_value(statistics, scores, {"p": 2.0, "q": 3.0, "gamma": 10.0},
-                                  horizon_months=12, bands=Bands(0.3, 0.7))
+                                  horizon_months=12, bands=PAliveBands(0.3, 0.7))
     horizon = 12 * 4.345
     expected = spark.createDataFrame([
         ("C1", AS_OF, 2, 2.0, 4.0, Decimal("10.00"), 0.8, 1.75, horizon, Decimal("10.00"),
@@ -55,6 +56,6 @@ def test_without_a_usable_spend_fit_value_is_null_but_p_alive_stays(spark):
         [("C1", 2, 14, 28, Decimal("10.00"), Decimal("20.00"), AS_OF)], STATISTICS)
     scores = spark.createDataFrame([(2, 14, 28, 0.8, 1.75, 1.5)], SCORES)
     for spend in (None, {"p": 2.0, "q": 0.9, "gamma": 10.0}):  # q <= 1: no finite mean
-        row = customer_lifetime_value(statistics, scores, spend, 12, Bands()).first()
+        row = customer_lifetime_value(statistics, scores, spend, 12, PAliveBands()).first()
         assert (row["expected_avg_spend"], row["clv"]) == (None, None)
         assert (row["p_alive"], row["p_alive_band"]) == (0.8, "Likely Alive")
