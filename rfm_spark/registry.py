@@ -103,6 +103,12 @@ def _top(segmentation: DataFrame, top: TopCustomerRules) -> DataFrame:
                                        top.high_value_min_monetary)
 
 
+def _segment_history(segmentation: DataFrame, lifetime_value: DataFrame | None,
+                     previous: DataFrame, as_of: dt.date) -> DataFrame:
+    snapshot = segment_history.with_p_alive_band(segmentation, lifetime_value)
+    return segment_history.next_history(previous, snapshot, as_of)
+
+
 def _migration(history: DataFrame, previous: dt.date | None, as_of: dt.date) -> DataFrame:
     """Moves since the previous as_of; no rows on the first one."""
     matrix = segment_history.segment_migration(history, previous or as_of, as_of)
@@ -171,12 +177,14 @@ MODELS: tuple[Model, ...] = (
           build=lambda versions, ctx: customers_history.build_history(
               versions, ctx.rules.snapshots.customer_tracked_columns, customers.COLUMNS)),
     Model("snapshots.customer_segment_history",
-          ("marts.customer_segmentation", "snapshots.customer_segment_history"),
+          ("marts.customer_segmentation", "marts.customer_lifetime_value",
+           "snapshots.customer_segment_history"),
           segment_history.COLUMNS, HISTORY_BY_CUSTOMER,
           keys=("customer_id", "valid_from"),
-          build=lambda segmentation, previous, ctx: segment_history.next_history(
-              previous, segmentation, ctx.as_of),
-          about="each customer's segments over as-of dates; a run adds its as_of"),
+          build=lambda segmentation, lifetime_value, previous, ctx: _segment_history(
+              segmentation, lifetime_value, previous, ctx.as_of),
+          about="each customer's segments and p_alive_band over as-of dates; a run adds "
+                "its as_of (lifetime_value None: CLV off)"),
     Model("marts.segment_migration", ("snapshots.customer_segment_history",),
           segment_history.MIGRATION_COLUMNS, Overwrite(),
           keys=("from_segment", "to_segment"),

@@ -153,14 +153,14 @@ def build_snapshots(wh: Warehouse, gate: Gate, ctx: BuildContext, plan: Plan
         customers, write_customers = _customers_history(wh, ctx, plan)
         history = (_replayed_segment_history(wh, ctx) if plan.rebuild_history
                    else build(SEGMENT_HISTORY, ctx, wh.read(SEGMENTATION.name),
-                              _current_segment_history(wh)))
+                              _lifetime_value(wh, ctx), _current_segment_history(wh)))
         with persisted(history) as history:
             migration = build(MIGRATION, ctx, history)
             gate.check({CUSTOMERS_HISTORY.name: customers, SEGMENT_HISTORY.name: history,
                         MIGRATION.name: migration})
 
             def write_segment_history():
-                if wh.exists(SEGMENT_HISTORY.name) and not plan.rebuild_history:
+                if _is_incremental(wh, SEGMENT_HISTORY) and not plan.rebuild_history:
                     # only the customers whose history changed are merged
                     keys = list(SEGMENT_HISTORY.write.group_keys)
                     current = wh.read(SEGMENT_HISTORY.name)
@@ -194,6 +194,18 @@ def _customers_history(wh: Warehouse, ctx: BuildContext, plan: Plan):
     rows = build(CUSTOMERS_HISTORY, ctx, scopes.rows_of(versions, scope, ["customer_id"]))
     return (after_replacing_groups(current, rows, scope, CUSTOMERS_HISTORY.write),
             lambda: write(wh, CUSTOMERS_HISTORY, rows, scope=scope))
+
+
+def _lifetime_value(wh: Warehouse, ctx: BuildContext) -> DataFrame | None:
+    """This run's CLV mart for the segment history's p_alive_band; None when CLV is off
+    (a mart left by earlier runs is not this as_of's)."""
+    return wh.read(CLV.name) if ctx.rules.clv.enabled else None
+
+
+def _is_incremental(wh: Warehouse, model: Model) -> bool:
+    """The table exists with every declared column, so changed rows can be merged into it
+    (a table from before a column was added is rewritten whole, schema included)."""
+    return wh.exists(model.name) and set(model.columns) <= set(wh.read(model.name).columns)
 
 
 def _current_segment_history(wh: Warehouse) -> DataFrame:
@@ -238,8 +250,11 @@ def _replayed_segment_history(wh: Warehouse, ctx: BuildContext) -> DataFrame:
     steps = replay_dates(wh, ctx)
     for day in steps:
         day_ctx = dataclasses.replace(ctx, as_of=day)
-        snapshot = segmentation if day == ctx.as_of else segmentation_at(wh, day_ctx)
-        history = build(SEGMENT_HISTORY, day_ctx, snapshot, history)
+        if day == ctx.as_of:
+            snapshot, lifetime_value = segmentation, _lifetime_value(wh, ctx)
+        else:  # CLV is fitted at the run's as_of only: earlier steps carry no band
+            snapshot, lifetime_value = segmentation_at(wh, day_ctx), None
+        history = build(SEGMENT_HISTORY, day_ctx, snapshot, lifetime_value, history)
         kept = local_checkpoint(history)
         if kept is None:
             write(wh, SEGMENT_HISTORY, history, full_refresh=True)

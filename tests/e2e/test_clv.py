@@ -1,8 +1,10 @@
 """The CLV stage of `rfm-spark run`: the mart and the fitted models of the sample build, a
-landing too small to fit (exit 1, on record, nothing published), and CLV switched off."""
+landing too small to fit (exit 1, on record, nothing published), CLV switched off, and
+p_alive_band in the segment history (the README's query; a history from before bands)."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -11,6 +13,7 @@ import yaml
 from pyspark.sql import functions as F
 
 from rfm_spark.cli import main
+from tests.helpers import EARLIER_AS_OF
 from tests.hostile.landings import clean_delivery
 
 pytestmark = pytest.mark.e2e
@@ -107,3 +110,55 @@ def test_clv_validate_fits_both_models_and_appends_the_comparison(
     assert main(["clv-validate", "--calibration-end", "2024-12-31", "--holdout-end",
                  "2024-09-30", "--config", sample_config, "--warehouse", str(warehouse)]) == 2
     assert "--holdout-end" in capsys.readouterr().err
+
+
+def readme_query(about: str) -> str:
+    """The README's SQL block that follows the sentence containing `about`."""
+    text = (REPO / "README.md").read_text()
+    found = re.search(re.escape(about) + r".*?```sql\n(.*?)```", text, re.S)
+    assert found, about
+    return found.group(1).strip().rstrip(";")
+
+
+def lapsed(spark, warehouse: Path) -> set[str]:
+    mart = read(spark, warehouse, "marts/customer_lifetime_value")
+    return {r[0] for r in mart.where("p_alive_band = 'Likely Lapsed'")
+            .select("customer_id").collect()}
+
+
+def test_the_segment_history_answers_who_became_likely_lapsed(
+        spark, sample_build_earlier, sample_build, sample_config, sample_landing, tmp_path):
+    warehouse = tmp_path / "wh"
+    shutil.copytree(sample_build_earlier, warehouse)  # as_of EARLIER_AS_OF, then the latest
+    assert main(["run", "--config", sample_config, "--raw-dir", str(sample_landing),
+                 "--warehouse", str(warehouse)]) == 0
+    history = read(spark, warehouse, "snapshots/customer_segment_history")
+    current = {r[0]: r[1] for r in history.where("is_current")
+               .select("customer_id", "p_alive_band").collect()}
+    mart = read(spark, warehouse, "marts/customer_lifetime_value")
+    assert current == {r[0]: r[1] for r in mart.select("customer_id", "p_alive_band").collect()}
+
+    query = readme_query("Which customers became Likely Lapsed since")
+    assert EARLIER_AS_OF in query
+    became = spark.sql(query.replace("data/warehouse", str(warehouse)))
+    answer = {r["customer_id"] for r in became.collect()}
+    expected = lapsed(spark, sample_build) - lapsed(spark, sample_build_earlier)
+    assert answer == expected and answer  # the two marts, full refreshes at both dates
+
+
+def test_a_segment_history_from_before_bands_is_upgraded_by_the_next_run(spark, tmp_path):
+    raw, warehouse = tmp_path / "raw", tmp_path / "wh"
+    clean_delivery(raw)
+    off = config(tmp_path, clv={"enabled": False})
+    assert main(["run", "--config", off, "--raw-dir", str(raw), "--warehouse", str(warehouse),
+                 "--as-of", "2024-06-30"]) == 0
+    table = str(warehouse / "snapshots" / "customer_segment_history")
+    old = spark.read.format("delta").load(table).drop("p_alive_band")
+    old.localCheckpoint().write.format("delta").mode("overwrite") \
+        .option("overwriteSchema", "true").save(table)  # as written before bands
+    assert main(["run", "--config", off, "--raw-dir", str(raw), "--warehouse", str(warehouse),
+                 "--as-of", "2024-07-31"]) == 0
+    history = spark.read.format("delta").load(table)
+    assert "p_alive_band" in history.columns
+    rows = {(r.customer_id, str(r.valid_from), r.p_alive_band) for r in history.collect()}
+    assert {(c, "2024-06-30", None) for c in ("C1", "C2")} <= rows  # the old rows kept

@@ -129,7 +129,7 @@ def test_segment_history_moves_forward_or_is_rebuilt(spark, landing, tmp_path, c
     assert starts[-1] == __import__("datetime").date(2024, 10, 31)
     assert len(starts) > 2  # replayed in steps from the first order date
     current = history.where("is_current").drop("valid_from", "valid_to", "is_current",
-                                                 "row_hash")
+                                                 "row_hash", "p_alive_band")
     mart = spark.read.format("delta").load(str(warehouse / "marts/customer_segmentation"))
     assert_df_equality(current, mart.select(*current.columns), ignore_row_order=True,
                        ignore_nullable=True)

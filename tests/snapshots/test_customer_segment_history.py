@@ -3,11 +3,15 @@
 import datetime as dt
 
 from chispa import assert_df_equality
+from pyspark.sql import functions as F
 
+from rfm_spark.functions import content_hash
 from rfm_spark.snapshots.customer_segment_history import (
+    SEGMENTS,
     empty_history,
     next_history,
     segment_migration,
+    with_p_alive_band,
 )
 
 SEG = "customer_id string, rfm_score string, rfm_segment string, churn_status string, " \
@@ -24,12 +28,17 @@ def snap(cid, score, segment, churn="Active", behaviour="Occasional"):
     return (cid, score, segment, churn, behaviour)
 
 
-def step(spark, history, segmentation, day):
-    return next_history(history, segmentation, day)
+def step(spark, history, segmentation, day, lifetime_value=None):
+    return next_history(history, with_p_alive_band(segmentation, lifetime_value), day)
+
+
+def bands(spark, *rows):
+    return spark.createDataFrame(list(rows), "customer_id string, p_alive_band string")
 
 
 def no_hash(df):
-    return df.drop("row_hash")
+    """The history without row_hash and p_alive_band (NULL here: tested with bands below)."""
+    return df.drop("row_hash", "p_alive_band")
 
 
 def test_steps_open_close_and_keep(spark):
@@ -78,3 +87,42 @@ def test_migration_matrix(spark):
        "customers long")
     assert_df_equality(segment_migration(history, D1, D2), expected, ignore_row_order=True,
                        ignore_nullable=True)
+
+
+def test_p_alive_band_is_tracked(spark):
+    s1 = seg(spark, snap("A", "555", "Champions"), snap("B", "111", "Hibernating"))
+    h1 = step(spark, empty_history(s1), s1, D1,
+              bands(spark, ("A", "Likely Alive"), ("B", "Uncertain")))
+    # same segments, A's band falls; C is scored by RFM only (no CLV row): NULL band
+    s2 = seg(spark, snap("A", "555", "Champions"), snap("B", "111", "Hibernating"),
+             snap("C", "511", "New Customers"))
+    h2 = step(spark, h1, s2, D2, bands(spark, ("A", "Likely Lapsed"), ("B", "Uncertain")))
+    expected = spark.createDataFrame([
+        ("A", "Likely Alive", D1, D2, False),
+        ("A", "Likely Lapsed", D2, None, True),
+        ("B", "Uncertain", D1, None, True),
+        ("C", None, D2, None, True),
+    ], "customer_id string, p_alive_band string, valid_from date, valid_to date, "
+       "is_current boolean")
+    assert_df_equality(h2.select(*expected.columns), expected, ignore_row_order=True,
+                       ignore_nullable=True)
+    moves = {(r.from_segment, r.to_segment): r.customers
+             for r in segment_migration(h2, D1, D2, column="p_alive_band").collect()}
+    assert moves == {("Likely Alive", "Likely Lapsed"): 1, ("Uncertain", "Uncertain"): 1,
+                     ("(not scored)", "(not scored)"): 1}
+
+
+def test_a_history_from_before_bands_keeps_its_rows(spark):
+    """A stored history without p_alive_band (older warehouses): its hashes stay valid, so
+    an unchanged customer keeps its row, and one whose band becomes known opens a new one."""
+    s1 = seg(spark, snap("A", "555", "Champions"), snap("B", "111", "Hibernating"))
+    old = s1.select("customer_id", *SEGMENTS, F.lit(D1).alias("valid_from"),
+                    F.lit(None).cast("date").alias("valid_to"), F.lit(True).alias("is_current"),
+                    content_hash(SEGMENTS).alias("row_hash"))
+    same = step(spark, old, s1, D2)
+    assert_df_equality(same.drop("p_alive_band"), old, ignore_row_order=True,
+                       ignore_nullable=True)
+    banded = step(spark, old, s1, D2, bands(spark, ("A", "Uncertain")))
+    assert {(r.customer_id, r.p_alive_band, r.valid_from, r.valid_to)
+            for r in banded.collect()} == {
+        ("A", None, D1, D2), ("A", "Uncertain", D2, None), ("B", None, D1, None)}
