@@ -78,3 +78,13 @@ CLV_VALIDATION = T.StructType([
     T.StructField("mae", T.DoubleType()),
     T.StructField("correlation", T.DoubleType()),
 ])
+
+CLV_VALIDATION_TRACKING = T.StructType([
+    T.StructField("run_id", T.StringType(), False),
+    T.StructField("model", T.StringType()),
+    T.StructField("calibration_end", T.DateType()),
+    T.StructField("holdout_end", T.DateType()),
+    T.StructField("week_end", T.DateType()),
+    T.StructField("actual_cumulative", T.LongType()),
+    T.StructField("predicted_cumulative", T.DoubleType()),
+])

@@ -20,6 +20,7 @@ from rfm_spark import config
 from rfm_spark.audit_schemas import (
     CLV_MODELS,
     CLV_VALIDATION,
+    CLV_VALIDATION_TRACKING,
     PIPELINE_RUNS,
     PROCESSED_FILES,
     QUALITY_RESULTS,
@@ -199,6 +200,9 @@ MODELS: tuple[Model, ...] = (
           about="every CLV model fitted by every run: parameters, fit, convergence"),
     Model("audit.clv_validation", (), CLV_VALIDATION.fieldNames(), Append(), checkable=False,
           about="rfm-spark clv-validate: actual vs predicted holdout purchases per model"),
+    Model("audit.clv_validation_tracking", (), CLV_VALIDATION_TRACKING.fieldNames(), Append(),
+          checkable=False, about="rfm-spark clv-validate: cumulative repeat purchases, "
+                                 "actual and predicted, per week"),
     Model("audit.pipeline_runs", (), PIPELINE_RUNS.fieldNames(), ReplaceWhere("run_id"),
           keys=("run_id",), checkable=False,
           about="one row per run: status, counts, the table versions it published"),

@@ -17,8 +17,8 @@ from pyspark.sql import DataFrame
 from pyspark.sql import types as T
 
 from rfm_spark import registry
-from rfm_spark.audit_schemas import CLV_MODELS, CLV_VALIDATION
-from rfm_spark.clv import fitting
+from rfm_spark.audit_schemas import CLV_MODELS, CLV_VALIDATION, CLV_VALIDATION_TRACKING
+from rfm_spark.clv import fitting, tracking
 from rfm_spark.clv.mart import GROUP_SCORE_COLUMNS, customer_lifetime_value
 from rfm_spark.clv.predictions import group_predictions
 from rfm_spark.clv.statistics import (
@@ -40,6 +40,7 @@ log = logging.getLogger("rfm_spark.clv")
 CLV = registry.table("marts.customer_lifetime_value")
 MODELS_LOG = registry.table("audit.clv_models")
 VALIDATION_LOG = registry.table("audit.clv_validation")
+TRACKING_LOG = registry.table("audit.clv_validation_tracking")
 GROUP_SCORES = T.StructType([
     T.StructField(name, T.IntegerType() if i < 3 else T.DoubleType())
     for i, name in enumerate(GROUP_SCORE_COLUMNS)
@@ -133,18 +134,39 @@ def validate_holdout(wh: Warehouse, settings: Settings, calibration_end: dt.date
                           "`rfm-spark run` first)")
     orders, items = (wh.read(name) for name in CLV.inputs)
     occasions = purchase_occasions(orders, items, holdout_end, settings.rfm.counted_status)
-    rows = [tuple(r) for r in holdout_groups(occasions, calibration_end, holdout_end).collect()]
-    if not rows:
-        raise ConfigError(f"--calibration-end: no counted orders on or before "
-                          f"{calibration_end}")
-    validations = validate(rows, (holdout_end - calibration_end).days / fitting.DAYS_PER_WEEK)
+    with persisted(occasions) as occasions:
+        rows = [tuple(r) for r in holdout_groups(occasions, calibration_end, holdout_end)
+                .collect()]
+        if not rows:
+            raise ConfigError(f"--calibration-end: no counted orders on or before "
+                              f"{calibration_end}")
+        validations = validate(rows, (holdout_end - calibration_end).days
+                               / fitting.DAYS_PER_WEEK)
+        weekly = _tracking_rows(occasions, validations, calibration_end, holdout_end, run_id)
     results = [(run_id, b.model, calibration_end, holdout_end, b.bucket, b.customers,
                 b.actual_purchases, b.predicted_purchases, b.mae, b.correlation)
                for v in validations for b in v.buckets]
     if results:
         write(wh, VALIDATION_LOG, wh.spark.createDataFrame(results, CLV_VALIDATION))
+        write(wh, TRACKING_LOG, wh.spark.createDataFrame(weekly, CLV_VALIDATION_TRACKING))
     if not results:
         reasons = "; ".join(f"{v.fit.model}: {v.fit.message}" for v in validations)
         raise DataQualityError(f"no CLV model converged on the orders up to "
                                f"{calibration_end}: {reasons}")
     return validations
+
+
+def _tracking_rows(occasions: DataFrame, validations: list[ModelValidation],
+                   calibration_end: dt.date, holdout_end: dt.date, run_id: str) -> list[tuple]:
+    """audit/clv_validation_tracking rows of every converged model."""
+    fitted = [v.fit for v in validations if v.buckets]
+    if not fitted:
+        return []
+    first = tracking.first_purchases(occasions, calibration_end)
+    cohorts = tracking.cohorts(first)
+    repeats = tracking.weekly_repeats(occasions, first, calibration_end, holdout_end)
+    return [(run_id, fit.model, calibration_end, holdout_end, p.week_end, p.actual_cumulative,
+             p.predicted_cumulative)
+            for fit in fitted
+            for p in tracking.tracking(fit.model, fit.params, cohorts, repeats,
+                                       calibration_end, holdout_end)]

@@ -1,5 +1,6 @@
-"""Holdout validation: actual purchase occasions in the holdout window per customer, and
-per-bucket totals, MAE and correlation that equal the per-customer computation."""
+"""Holdout validation: actual purchase occasions in the holdout window per customer,
+per-bucket totals, MAE and correlation that equal the per-customer computation, and the
+weekly tracking of cumulative repeat purchases."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 from chispa import assert_df_equality
 from pyspark.sql import functions as F
 
+from rfm_spark.clv import tracking
 from rfm_spark.clv.predictions import EXPECTED
 from rfm_spark.clv.statistics import purchase_occasions
 from rfm_spark.clv.validation import holdout_groups, render, validate
@@ -51,13 +53,14 @@ def cdnow_rows(spark):
                                   "order_id string, line_amount string"
                                   ).withColumn("line_amount", F.col("line_amount").cast(
                                       "decimal(18,2)"))
-    occasions = purchase_occasions(orders, items, HOLDOUT_END, "completed")
-    return [tuple(r) for r in holdout_groups(occasions, CALIBRATION_END, HOLDOUT_END)
-            .collect()], rows
+    occasions = purchase_occasions(orders, items, HOLDOUT_END, "completed").cache()
+    yield [tuple(r) for r in holdout_groups(occasions, CALIBRATION_END, HOLDOUT_END)
+           .collect()], rows, occasions
+    occasions.unpersist()
 
 
 def test_cdnow_holdout_per_bucket_equals_the_per_customer_computation(cdnow_rows):
-    groups, raw = cdnow_rows
+    groups, raw, _ = cdnow_rows
     days = {(r[1], r[2]) for r in raw if "19971001" <= r[2] <= "19980630"}
     weeks = (HOLDOUT_END - CALIBRATION_END).days / 7
     validations = validate(groups, weeks)
@@ -79,3 +82,79 @@ def test_cdnow_holdout_per_bucket_equals_the_per_customer_computation(cdnow_rows
         assert by["all"].predicted_purchases == pytest.approx(len(days), rel=0.15)
         assert by["all"].correlation > 0.5
     assert "better: " in render(validations).splitlines()[-1]
+
+
+def test_week_ends_end_on_the_calibration_end_and_the_holdout_end():
+    days = tracking.week_ends(dt.date(2024, 1, 2), dt.date(2024, 1, 31), dt.date(2024, 2, 20))
+    assert days == [dt.date(2024, 1, 3), dt.date(2024, 1, 10), dt.date(2024, 1, 17),
+                    dt.date(2024, 1, 24), dt.date(2024, 1, 31), dt.date(2024, 2, 7),
+                    dt.date(2024, 2, 14), dt.date(2024, 2, 20)]
+
+
+def test_tracking_counts_repeat_occasions_per_week_and_sums_cohorts(spark):
+    day = dt.date
+    occasions = spark.createDataFrame([
+        ("C1", day(2024, 1, 3)), ("C1", day(2024, 1, 10)),  # a repeat in week -3
+        ("C1", day(2024, 2, 1)), ("C1", day(2024, 2, 21)),  # week 1; after the holdout end
+        ("C2", day(2024, 1, 3)),
+        ("C3", day(2024, 2, 1)), ("C3", day(2024, 2, 2)),  # first bought in the holdout
+    ], "customer_id string, occasion_date date")
+    calibration_end, holdout_end = day(2024, 1, 31), day(2024, 2, 20)
+    first = tracking.first_purchases(occasions, calibration_end)
+    cohorts = tracking.cohorts(first)
+    assert cohorts == [(day(2024, 1, 3), 2)]
+    repeats = tracking.weekly_repeats(occasions, first, calibration_end, holdout_end)
+    assert repeats == {-3: 1, 1: 1}
+    params = {"r": 0.5, "alpha": 5.0, "a": 0.8, "b": 2.5}
+    points = tracking.tracking("bgnbd", params, cohorts, repeats, calibration_end, holdout_end)
+    assert [(p.week_end, p.actual_cumulative) for p in points] == [
+        (day(2024, 1, 3), 0), (day(2024, 1, 10), 1), (day(2024, 1, 17), 1),
+        (day(2024, 1, 24), 1), (day(2024, 1, 31), 1), (day(2024, 2, 7), 2),
+        (day(2024, 2, 14), 2), (day(2024, 2, 20), 2)]
+    for p in points:  # two customers acquired on Jan 3, each expected E[X(t)]
+        weeks = (p.week_end - day(2024, 1, 3)).days / 7
+        assert p.predicted_cumulative == pytest.approx(
+            2 * tracking.expected_since_first_purchase("bgnbd", params, np.array([weeks]))[0])
+
+
+def test_expected_since_first_purchase_is_the_unconditional_formula():
+    """E[X(t)] of BG/NBD (Fader, Hardie & Lee 2005, eq. 9) and Pareto/NBD (Schmittlein et
+    al. 1987), written out here independently of the conditional forms."""
+    from scipy.special import hyp2f1
+
+    t = np.array([0.5, 10.0, 39.0, 78.0])
+    r, alpha, a, b = 0.243, 4.414, 0.793, 2.426
+    bgnbd = (a + b - 1) / (a - 1) * (1 - (alpha / (alpha + t)) ** r
+                                     * hyp2f1(r, b, a + b - 1, t / (alpha + t)))
+    got = tracking.expected_since_first_purchase(
+        "bgnbd", {"r": r, "alpha": alpha, "a": a, "b": b}, t)
+    assert got == pytest.approx(bgnbd, rel=1e-9)
+    r, alpha, s, beta = 0.553, 10.578, 0.606, 11.669
+    pareto = r * beta / (alpha * (s - 1)) * (1 - (beta / (beta + t)) ** (s - 1))
+    got = tracking.expected_since_first_purchase(
+        "pareto_nbd", {"r": r, "alpha": alpha, "s": s, "beta": beta}, t)
+    assert got == pytest.approx(pareto, rel=1e-9)
+
+
+def test_cdnow_tracking_of_cumulative_repeat_purchases(cdnow_rows):
+    groups, raw, occasions = cdnow_rows
+    validations = validate(groups, (HOLDOUT_END - CALIBRATION_END).days / 7)
+    first = tracking.first_purchases(occasions, CALIBRATION_END)
+    cohorts = tracking.cohorts(first)
+    repeats = tracking.weekly_repeats(occasions, first, CALIBRATION_END, HOLDOUT_END)
+    assert len(cohorts) == 84 and sum(n for _, n in cohorts) == 2357  # weeks 1-12 cohorts
+    for v in validations:
+        points = tracking.tracking(v.fit.model, v.fit.params, cohorts, repeats,
+                                   CALIBRATION_END, HOLDOUT_END)
+        assert len(points) == 78  # weeks 1-78
+        at = {p.week_end: p for p in points}
+        # 2,457 repeat purchases in the calibration weeks, 4,339 by week 78; the holdout's
+        # 1,882 are the validation's `all` row
+        assert at[CALIBRATION_END].actual_cumulative == 2457 == sum(g[0] * g[4] for g in groups)
+        assert at[HOLDOUT_END].actual_cumulative == 4339
+        assert next(b for b in v.buckets if b.bucket == "all").actual_purchases == 4339 - 2457
+        # the models track the calibration within 3% and week 78 within 5%
+        assert at[CALIBRATION_END].predicted_cumulative == pytest.approx(2457, rel=0.03)
+        assert at[HOLDOUT_END].predicted_cumulative == pytest.approx(4339, rel=0.05)
+        predicted = [p.predicted_cumulative for p in points]
+        assert predicted == sorted(predicted)

@@ -107,6 +107,13 @@ def test_clv_validate_fits_both_models_and_appends_the_comparison(
     assert len(everyone) == 2 and all(r["correlation"] is not None for r in everyone)
     buckets = rows.where((F.col("bucket") != "all") & (F.col("model") == "bgnbd"))
     assert buckets.agg(F.sum("customers")).first()[0] == everyone[0]["customers"]
+    weekly = read(spark, warehouse, "audit/clv_validation_tracking")
+    for model in ("bgnbd", "pareto_nbd"):
+        points = weekly.where(F.col("model") == model).orderBy("week_end").collect()
+        at = {str(p["week_end"]): p for p in points}
+        actual = next(r for r in everyone if r["model"] == model)["actual_purchases"]
+        assert at["2024-12-31"]["actual_cumulative"] - at["2024-09-30"]["actual_cumulative"] \
+            == actual  # the holdout's repeat purchases, week by week
     assert main(["clv-validate", "--calibration-end", "2024-12-31", "--holdout-end",
                  "2024-09-30", "--config", sample_config, "--warehouse", str(warehouse)]) == 2
     assert "--holdout-end" in capsys.readouterr().err
