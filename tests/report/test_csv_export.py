@@ -8,7 +8,7 @@ import io
 import re
 from decimal import Decimal
 
-from rfm_spark.report import _csv_link
+from rfm_spark.report.html import csv_link as _csv_link
 
 
 def test_cells_a_spreadsheet_would_run_are_neutralised():

@@ -1,5 +1,6 @@
-"""The report opens offline in headless Chromium: every chart draws, no network request,
-and its figures agree with the marts."""
+"""The report opens offline in headless Chromium: every chart draws (the RFM part and the
+CLV part with a holdout validation), no network request, and its figures agree with the
+marts."""
 
 from __future__ import annotations
 
@@ -27,6 +28,9 @@ def report(tmp_path_factory, sample_landing, sample_config, sample_build):
     # a later as_of (no new files): scores move on, the migration chart appears
     assert main(["run", "--config", config, "--raw-dir", str(sample_landing), "--warehouse",
                  str(warehouse), "--as-of", "2025-02-15"]) == 0
+    # a holdout validation: the CLV part draws its tracking and per-bucket charts
+    assert main(["clv-validate", "--calibration-end", "2024-09-30", "--holdout-end",
+                 "2024-12-31", "--config", config, "--warehouse", str(warehouse)]) == 0
     out = root / "report.html"
     assert main(["report", "--config", str(config), "--warehouse", str(warehouse),
                  "--out", str(out)]) == 0
@@ -44,7 +48,7 @@ def test_report_draws_every_chart_offline(report, tmp_path):
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.on("request", lambda r: requests.append(r.url))
         page.goto(out.as_uri())
-        page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 5")
+        page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 9")
         charts = page.eval_on_selector_all(
             ".js-plotly-plot",
             "els => els.map(e => [e.id, e.querySelectorAll('svg.main-svg').length, "
@@ -54,7 +58,8 @@ def test_report_draws_every_chart_offline(report, tmp_path):
         browser.close()
     ids = {c[0] for c in charts}
     assert ids == {"chart-segments", "chart-grid", "chart-churn", "chart-concentration",
-                   "chart-migration"}
+                   "chart-migration", "chart-clv-p-alive", "chart-clv-segments",
+                   "chart-clv-tracking", "chart-clv-buckets"}
     assert all(svgs > 0 and marks > 0 for _, svgs, marks in charts), charts
     assert [u for u in requests if not u.startswith(("file:", "data:", "blob:"))] == []
     assert (tmp_path / "report.png").stat().st_size > 50_000
@@ -70,3 +75,17 @@ def test_report_figures_agree_with_the_marts(spark, report):
     assert f"Customers scored</div><div class=\"v\">{seg.count():,}</div>" in page
     assert re.search(r'download="winback.csv" href="data:text/csv;base64,', page)
     assert "cdn" not in page.lower().split("<script>")[0]  # nothing loaded from elsewhere
+
+
+def test_report_clv_part_agrees_with_the_mart(spark, report):
+    out, warehouse = report
+    page = out.read_text()
+    clv = spark.read.format("delta").load(str(warehouse / "marts/customer_lifetime_value"))
+    total = clv.agg(F.sum("clv")).first()[0]
+    assert f"Customer lifetime value (12 months)</div><div class=\"v\">{total:,.2f}</div>" \
+        in page
+    best = clv.orderBy(F.col("clv").desc(), "customer_id").first()
+    top = page.split('id="clv-top"')[1]
+    assert f"<td>{best['customer_id']}</td>" in top.split("</tr>")[1]  # first row
+    assert 'download="top_clv.csv"' in top
+    assert "No holdout validation yet" not in page

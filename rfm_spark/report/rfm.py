@@ -1,20 +1,15 @@
-"""`rfm-spark report`: one self-contained HTML page (no CDN, no network) from the marts.
+"""The report's RFM part: cards, charts per segment, the R x F grid, churn, revenue
+concentration, segment migration, the top N and the winback list.
 
 Only aggregates reach the driver: counts per segment, an R x F grid, a 100-point revenue
 concentration curve, the top N (bounded by config) and a winback list capped at
-WINBACK_LIMIT rows. Charts are Plotly figures with plotly.js embedded once.
+WINBACK_LIMIT rows.
 """
 
 from __future__ import annotations
 
-import base64
-import csv
 import datetime as dt
-import html
-import io
-import logging
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from pyspark.sql import functions as F
 
@@ -22,13 +17,13 @@ from rfm_spark import registry
 from rfm_spark.config import Settings
 from rfm_spark.intermediate.ntile import monotone_bin, position, rank_in_groups
 from rfm_spark.io.warehouse import Warehouse
-from rfm_spark.runner.runs import published_versions, read_published
+from rfm_spark.report import html
+from rfm_spark.runner.runs import read_published
 
 CUSTOMER_SEGMENTATION = registry.table("marts.customer_segmentation").name
 SEGMENT_MIGRATION = registry.table("marts.segment_migration").name
 TOP_CUSTOMERS = registry.table("marts.top_customers").name
 
-log = logging.getLogger("rfm_spark.report")
 WINBACK_LIMIT = 200
 SEGMENT_ORDER = ["Champions", "Loyal Customers", "Potential Loyalists", "New Customers",
                  "Promising", "Need Attention", "About to Sleep", "At Risk",
@@ -56,9 +51,8 @@ class ReportData:
     migration_dates: tuple[dt.date, dt.date] | None = None
 
 
-def collect(wh: Warehouse, settings: Settings) -> ReportData:
+def collect(wh: Warehouse, settings: Settings, versions: dict[str, int]) -> ReportData:
     """The figures, from the marts as the latest succeeded run published them."""
-    versions = published_versions(wh)
 
     def read(name: str):
         return read_published(wh, name, versions)
@@ -115,9 +109,6 @@ def _concentration(seg, n: int, revenue: float) -> list[tuple[float, float]]:
         running += by_pct.get(pct, 0.0)
         points.append((pct / 100, running / revenue))
     return points
-
-
-# ----------------------------------------------------------------------------- render
 
 
 def _figures(data: ReportData) -> list[tuple[str, str, object]]:
@@ -181,58 +172,13 @@ def _figures(data: ReportData) -> list[tuple[str, str, object]]:
     return figures
 
 
-def _table(rows: list[dict], columns: list[str]) -> str:
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(_fmt(r.get(c)))}</td>" for c in columns) + "</tr>"
-        for r in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
-def _fmt(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return f"{value:.2%}" if value <= 1 else f"{value:,.2f}"
-    return f"{value:,}" if isinstance(value, int) else str(value)
-
-
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_safe(value):
-    """OWASP CSV injection rule: a text cell a spreadsheet would run as a formula gets a
-    leading apostrophe (shown as text, the value readable). Numbers stay numbers."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
-
-
-def _csv_link(rows: list[dict], columns: list[str], name: str) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow([csv_safe(c) for c in columns])
-    writer.writerows([[csv_safe(r.get(c)) for c in columns] for r in rows])
-    payload = base64.b64encode(buffer.getvalue().encode()).decode()
-    return (f'<a class="csv" download="{name}" href="data:text/csv;base64,{payload}">'
-            f"Download {name}</a>")
-
-
-def render(data: ReportData) -> str:
-    from plotly.offline import get_plotlyjs
-
+def body(data: ReportData) -> str:
     churn = " · ".join(f"{k}: {data.churn.get(k, 0):,}" for k in ("Active", "At Risk", "Churned"))
-    cards = [("Customers scored", f"{data.customers:,}"),
-             ("Revenue", f"{data.revenue:,.2f}"),
-             (f"Revenue from the top {data.top_n}", f"{data.top_share:.1%}"),
-             ("Churn status", churn)]
-    card_html = "".join(f'<div class="card"><div class="k">{html.escape(k)}</div>'
-                        f'<div class="v">{html.escape(v)}</div></div>' for k, v in cards)
-    charts = "".join(
-        f"<section><h2>{html.escape(title)}</h2>"
-        + fig.to_html(full_html=False, include_plotlyjs=False, div_id=f"chart-{key}",
-                      config={"displaylogo": False})
-        + "</section>" for key, title, fig in _figures(data))
+    cards = html.cards([("Customers scored", f"{data.customers:,}"),
+                        ("Revenue", f"{data.revenue:,.2f}"),
+                        (f"Revenue from the top {data.top_n}", f"{data.top_share:.1%}"),
+                        ("Churn status", churn)])
+    charts = "".join(html.chart(key, title, fig) for key, title, fig in _figures(data))
     top_cols = ["top_rank", "customer_id", "monetary", "revenue_share",
                 "cumulative_revenue_share", "frequency", "recency_days", "activity_status",
                 "value_tier", "churn_status", "rfm_score", "behavioral_segment"]
@@ -240,42 +186,9 @@ def render(data: ReportData) -> str:
                 "churn_status", "rfm_segment", "rfm_score"]
     winback_note = (f"High-value customers now At Risk or Churned, by revenue (at most "
                     f"{WINBACK_LIMIT}).")
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<title>RFM report as of {data.as_of}</title>
-<style>
-body {{ font-family: system-ui, sans-serif; margin: 24px; color: #222; }}
-.cards {{ display: flex; gap: 16px; flex-wrap: wrap; }}
-.card {{ background: #f4f6f8; border-radius: 8px; padding: 12px 18px; min-width: 180px; }}
-.k {{ font-size: 13px; color: #555; }} .v {{ font-size: 22px; font-weight: 600; }}
-table {{ border-collapse: collapse; font-size: 13px; }}
-td, th {{ border-bottom: 1px solid #ddd; padding: 4px 8px; text-align: right; }}
-th {{ background: #f4f6f8; }} section {{ margin-top: 28px; }}
-a.csv {{ display: inline-block; margin: 8px 0; }}
-</style>
-<script>{get_plotlyjs()}</script>
-</head><body>
-<h1>Customer RFM report</h1>
-<p>As of {data.as_of}. Generated by rfm_spark on {dt.date.today()}.</p>
-<div class="cards">{card_html}</div>
+    return f"""{cards}
 {charts}
-<section><h2>Top {data.top_n} customers</h2>{_table(data.top, top_cols)}</section>
+<section><h2>Top {data.top_n} customers</h2>{html.table(data.top, top_cols)}</section>
 <section id="winback"><h2>Winback list</h2><p>{winback_note}</p>
-{_csv_link(data.winback, win_cols, "winback.csv")}
-{_table(data.winback, win_cols)}</section>
-</body></html>
-"""
-
-
-def write_report(wh: Warehouse, settings: Settings, out: Path) -> Path:
-    if not wh.exists(CUSTOMER_SEGMENTATION):
-        from rfm_spark.errors import ConfigError
-
-        raise ConfigError(f"--warehouse: no marts in {settings.warehouse.dir} "
-                          "(run `rfm-spark run` first)")
-    data = collect(wh, settings)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render(data), encoding="utf-8")
-    log.info("report written to %s (%s customers, as of %s)", out, f"{data.customers:,}",
-             data.as_of)
-    return out
+{html.csv_link(data.winback, win_cols, "winback.csv")}
+{html.table(data.winback, win_cols)}</section>"""
