@@ -167,7 +167,7 @@ MODELS: tuple[Model, ...] = (
           Overwrite(), keys=("top_rank",),
           build=lambda segmentation, ctx: _top(segmentation, ctx.rules.top_customers)),
     # fitted on the driver from grouped statistics: built by the runner (runner/clv.py)
-    Model("marts.customer_lifetime_value", ("staging.orders", "staging.order_items"),
+    Model("marts.customer_lifetime_value", ("intermediate.customer_order_summary",),
           clv_mart.COLUMNS, Overwrite(), keys=("customer_id",),
           about="P(alive), expected purchases and value per customer (clv.enabled)"),
     # ---- snapshots (SCD Type 2) and what is derived from them

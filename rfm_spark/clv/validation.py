@@ -19,6 +19,7 @@ from pyspark.sql import functions as F
 from rfm_spark.clv import fitting
 from rfm_spark.clv.predictions import EXPECTED
 from rfm_spark.clv.statistics import FREQUENCY_KEYS, clv_statistics
+from rfm_spark.intermediate.customer_order_summary import summarise
 
 HOLDOUT_COLUMNS = (*FREQUENCY_KEYS, "actual", "customers")
 BUCKETS = (*(str(x) for x in range(7)), "7+", "all")
@@ -31,7 +32,7 @@ def holdout_groups(occasions: DataFrame, calibration_end: dt.date,
     days) at the calibration end and per number of occasions in the holdout window.
     `occasions`: purchase_occasions() at the holdout end."""
     calibration = occasions.where(F.col("occasion_date") <= F.lit(calibration_end))
-    statistics = clv_statistics(calibration, calibration_end)
+    statistics = clv_statistics(summarise(calibration, calibration_end))
     in_holdout = occasions.where(F.col("occasion_date") > F.lit(calibration_end)) \
         .where(F.col("occasion_date") <= F.lit(holdout_end)) \
         .groupBy("customer_id").agg(F.count(F.lit(1)).alias("actual"))

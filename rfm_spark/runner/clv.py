@@ -21,15 +21,11 @@ from rfm_spark.audit_schemas import CLV_MODELS, CLV_VALIDATION, CLV_VALIDATION_T
 from rfm_spark.clv import fitting, tracking
 from rfm_spark.clv.mart import GROUP_SCORE_COLUMNS, customer_lifetime_value
 from rfm_spark.clv.predictions import group_predictions
-from rfm_spark.clv.statistics import (
-    clv_statistics,
-    frequency_groups,
-    purchase_occasions,
-    spend_groups,
-)
+from rfm_spark.clv.statistics import clv_statistics, frequency_groups, spend_groups
 from rfm_spark.clv.validation import ModelValidation, holdout_groups, validate
 from rfm_spark.config import Settings
 from rfm_spark.errors import ConfigError, DataQualityError
+from rfm_spark.intermediate.customer_order_summary import purchase_occasions
 from rfm_spark.io.warehouse import Warehouse
 from rfm_spark.materialize import persisted
 from rfm_spark.model import BuildContext
@@ -41,6 +37,8 @@ CLV = registry.table("marts.customer_lifetime_value")
 MODELS_LOG = registry.table("audit.clv_models")
 VALIDATION_LOG = registry.table("audit.clv_validation")
 TRACKING_LOG = registry.table("audit.clv_validation_tracking")
+STAGED_ORDERS = registry.table("staging.orders").name
+STAGED_ORDER_ITEMS = registry.table("staging.order_items").name
 GROUP_SCORES = T.StructType([
     T.StructField(name, T.IntegerType() if i < 3 else T.DoubleType())
     for i, name in enumerate(GROUP_SCORE_COLUMNS)
@@ -58,9 +56,8 @@ def prepare_clv(wh: Warehouse, ctx: BuildContext, kept: ExitStack) -> ClvBuild:
     """The mart as it will be written (cached for the block `kept`), the fitted models and
     their convergence results."""
     clv = ctx.rules.clv
-    orders, items = (wh.read(name) for name in CLV.inputs)
-    occasions = purchase_occasions(orders, items, ctx.as_of, ctx.rules.rfm.counted_status)
-    statistics = kept.enter_context(persisted(clv_statistics(occasions, ctx.as_of)))
+    (summary,) = (wh.read(name) for name in CLV.inputs)  # as this run wrote it
+    statistics = kept.enter_context(persisted(clv_statistics(summary)))
     keys = sorted(tuple(row) for row in frequency_groups(statistics).collect())
     spends = sorted(tuple(row) for row in spend_groups(statistics).collect())
     frequencies = fitting.Frequencies.of(keys)  # sorted: the same fit on every platform
@@ -129,10 +126,10 @@ def validate_holdout(wh: Warehouse, settings: Settings, calibration_end: dt.date
     if holdout_end <= calibration_end:
         raise ConfigError(f"--holdout-end: {holdout_end} is not after --calibration-end "
                           f"{calibration_end}")
-    if not wh.exists(CLV.inputs[0]):
+    if not wh.exists(STAGED_ORDERS):
         raise ConfigError(f"--warehouse: no staged orders in {wh.settings.dir} (run "
                           "`rfm-spark run` first)")
-    orders, items = (wh.read(name) for name in CLV.inputs)
+    orders, items = wh.read(STAGED_ORDERS), wh.read(STAGED_ORDER_ITEMS)
     occasions = purchase_occasions(orders, items, holdout_end, settings.rfm.counted_status)
     with persisted(occasions) as occasions:
         rows = [tuple(r) for r in holdout_groups(occasions, calibration_end, holdout_end)

@@ -81,7 +81,9 @@ def build_derived(wh: Warehouse, gate: Gate, ctx: BuildContext, plan: Plan,
 def build_intermediate(wh: Warehouse, gate: Gate, ctx: BuildContext, plan: Plan
                        ) -> dict[str, int]:
     orders, items = (wh.read(name) for name in SUMMARY.inputs)
-    previous = None if plan.full_refresh else summary_as_of(wh)
+    # a summary from before a column was added is rebuilt whole
+    previous = None if plan.full_refresh or not _is_incremental(wh, SUMMARY) \
+        else summary_as_of(wh)
     with timed() as elapsed:
         if previous is None:
             summary = build(SUMMARY, ctx, orders, items)

@@ -12,12 +12,8 @@ import pytest
 from pyspark.sql import functions as F
 
 from rfm_spark.clv import fitting
-from rfm_spark.clv.statistics import (
-    clv_statistics,
-    frequency_groups,
-    purchase_occasions,
-    spend_groups,
-)
+from rfm_spark.clv.statistics import clv_statistics, frequency_groups, spend_groups
+from rfm_spark.intermediate.customer_order_summary import customer_order_summary
 
 CDNOW = Path(__file__).resolve().parents[1] / "data" / "cdnow_sample.txt"
 CALIBRATION_END = dt.date(1997, 9, 30)
@@ -36,8 +32,8 @@ def cdnow_statistics(spark):
         [(f"O{n}", dollars) for n, (*_, dollars) in enumerate(rows)],
         "order_id string, line_amount string",
     ).withColumn("line_amount", F.col("line_amount").cast("decimal(18,2)"))
-    occasions = purchase_occasions(orders, items, CALIBRATION_END, "completed")
-    statistics = clv_statistics(occasions, CALIBRATION_END).cache()
+    summary = customer_order_summary(orders, items, CALIBRATION_END, "completed")
+    statistics = clv_statistics(summary).cache()
     yield statistics
     statistics.unpersist()
 

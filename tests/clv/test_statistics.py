@@ -1,6 +1,6 @@
-"""The CLV statistics from staged orders and lines: purchase occasions are calendar days
-(two orders on one day are one occasion, their values added), only counted orders on or
-before as_of count, an order without lines is worth 0."""
+"""The CLV statistics from the customer order summary of staged orders and lines: purchase
+occasions are calendar days (two orders on one day are one occasion, their values added),
+only counted orders on or before as_of count, an order without lines is worth 0."""
 
 from __future__ import annotations
 
@@ -9,12 +9,8 @@ from decimal import Decimal
 
 from chispa import assert_df_equality
 
-from rfm_spark.clv.statistics import (
-    clv_statistics,
-    frequency_groups,
-    purchase_occasions,
-    spend_groups,
-)
+from rfm_spark.clv.statistics import clv_statistics, frequency_groups, spend_groups
+from rfm_spark.intermediate.customer_order_summary import customer_order_summary
 
 AS_OF = dt.date(2024, 3, 29)
 ORDERS = "order_id string, customer_id string, order_date date, status string"
@@ -45,7 +41,7 @@ def test_statistics_per_customer(spark):
         ("O3", Decimal("4.00")), ("O4", Decimal("7.01")), ("O5", Decimal("99.00")),
         ("O6", Decimal("99.00")), ("O7", Decimal("3.00")), ("O8", Decimal("2.00")),
     ], ITEMS)
-    got = clv_statistics(purchase_occasions(orders, items, AS_OF, "completed"), AS_OF)
+    got = clv_statistics(customer_order_summary(orders, items, AS_OF, "completed"))
     expected = spark.createDataFrame([
         # occasions day 0 (10), day 7 (5 + 1 + 4), day 14 (7.01); repeats (10 + 7.01) / 2
         ("C1", 2, 14, 28, Decimal("8.51"), Decimal("17.01"), AS_OF),

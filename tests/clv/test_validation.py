@@ -15,8 +15,8 @@ from pyspark.sql import functions as F
 
 from rfm_spark.clv import tracking
 from rfm_spark.clv.predictions import EXPECTED
-from rfm_spark.clv.statistics import purchase_occasions
 from rfm_spark.clv.validation import holdout_groups, render, validate
+from rfm_spark.intermediate.customer_order_summary import purchase_occasions
 
 CDNOW = Path(__file__).resolve().parents[1] / "data" / "cdnow_sample.txt"
 CALIBRATION_END, HOLDOUT_END = dt.date(1997, 9, 30), dt.date(1998, 6, 30)

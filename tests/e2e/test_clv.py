@@ -153,19 +153,27 @@ def test_the_segment_history_answers_who_became_likely_lapsed(
     assert answer == expected and answer  # the two marts, full refreshes at both dates
 
 
-def test_a_segment_history_from_before_bands_is_upgraded_by_the_next_run(spark, tmp_path):
+def drop_columns(spark, table: str, *columns: str) -> None:
+    """Rewrite a Delta table without `columns`, as an earlier version wrote it."""
+    old = spark.read.format("delta").load(table).drop(*columns).localCheckpoint()
+    old.write.format("delta").mode("overwrite").option("overwriteSchema", "true").save(table)
+
+
+def test_tables_from_before_the_clv_columns_are_upgraded_by_the_next_run(spark, tmp_path):
     raw, warehouse = tmp_path / "raw", tmp_path / "wh"
     clean_delivery(raw)
     off = config(tmp_path, clv={"enabled": False})
     assert main(["run", "--config", off, "--raw-dir", str(raw), "--warehouse", str(warehouse),
                  "--as-of", "2024-06-30"]) == 0
-    table = str(warehouse / "snapshots" / "customer_segment_history")
-    old = spark.read.format("delta").load(table).drop("p_alive_band")
-    old.localCheckpoint().write.format("delta").mode("overwrite") \
-        .option("overwriteSchema", "true").save(table)  # as written before bands
+    history = str(warehouse / "snapshots" / "customer_segment_history")
+    summary = str(warehouse / "intermediate" / "customer_order_summary")
+    drop_columns(spark, history, "p_alive_band")
+    drop_columns(spark, summary, "purchase_days", "first_day_amount")
     assert main(["run", "--config", off, "--raw-dir", str(raw), "--warehouse", str(warehouse),
                  "--as-of", "2024-07-31"]) == 0
-    history = spark.read.format("delta").load(table)
-    assert "p_alive_band" in history.columns
-    rows = {(r.customer_id, str(r.valid_from), r.p_alive_band) for r in history.collect()}
+    rows = {(r.customer_id, str(r.valid_from), r.p_alive_band)
+            for r in spark.read.format("delta").load(history).collect()}
     assert {(c, "2024-06-30", None) for c in ("C1", "C2")} <= rows  # the old rows kept
+    rebuilt = {r.customer_id: (r.purchase_days, float(r.first_day_amount))
+               for r in spark.read.format("delta").load(summary).collect()}
+    assert rebuilt == {"C1": (1, 5.0), "C2": (1, 2.5)}  # recomputed for every customer
