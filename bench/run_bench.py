@@ -5,16 +5,18 @@ In one process and one run, on the same generated data:
   (b) a delivery with ~1% new and changed orders, then the incremental run;
   (c) RFM scoring from staged orders to intermediate/rfm_scores, and DuckDB computing the
       same columns with SQL on the same orders exported to Parquet; both results compared;
-  (d) (a) again at each size of --scale, to show how cost grows.
+  (d) the CLV stage as a run builds it (customer order summary -> statistics -> fits ->
+      scores -> marts/customer_lifetime_value), its share of (a), and the per-customer CLV
+      statistics from staged orders computed by rfm_spark and by DuckDB, compared;
+  (e) (a) again at each size of --scale, to show how cost grows.
 Prints a table (stage, rows, seconds, rows/s, ratio) and writes it as JSON under
 bench/results/. Timings are reported, never asserted. DuckDB is a bench-only dependency
-(`pip install -e '.[bench]'`).
+(`pip install -e '.[bench]'`). Counters: bench/counters.py; the DuckDB side: yardstick.py.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import csv
 import dataclasses
 import datetime as dt
@@ -22,15 +24,12 @@ import json
 import platform
 import random
 import shutil
-import time
 from pathlib import Path
 
+from counters import Counted, Row, counted
 from pyspark.sql import SparkSession
-from pyspark.sql import functions as F
+from yardstick import clv_side_by_side, rfm_side_by_side
 
-from rfm_spark import registry
-from rfm_spark.intermediate.customer_order_summary import customer_order_summary
-from rfm_spark.intermediate.rfm_scores import rfm_scores
 from rfm_spark.io.warehouse import Warehouse
 from rfm_spark.logs import setup_logging
 from rfm_spark.registry import load_settings
@@ -38,26 +37,7 @@ from rfm_spark.runner.pipeline import RunOptions, run_pipeline
 from rfm_spark.session import get_spark
 from rfm_spark.tools.sample import SampleSpec, generate_landing
 
-ORDERS = registry.table("staging.orders").name
-ORDER_ITEMS = registry.table("staging.order_items").name
-RFM_SCORES = registry.table("intermediate.rfm_scores").name
-
 EXTRA = "delivery_9001.csv"
-
-
-@dataclasses.dataclass
-class Row:
-    stage: str
-    rows: int
-    seconds: float
-    ratio: str = ""
-    jobs: int | None = None  # Spark jobs the stage ran (Delta's and AQE's included)
-    commits: int | None = None  # Delta commits it made
-    rows_written: int | None = None  # rows those commits wrote (a MERGE: rewritten too)
-
-    @property
-    def rows_per_s(self) -> float:
-        return self.rows / self.seconds if self.seconds else 0.0
 
 
 def landing_for(root: Path, orders: int) -> Path:
@@ -115,143 +95,10 @@ def add_delivery(landing: Path, orders: int, fraction: float = 0.01, seed: int =
     return len(sample) + new_orders
 
 
-def last_job_id(spark: SparkSession) -> int:
-    """The id of a marker job run now: Spark numbers jobs in order, whatever thread or job
-    group runs them, so two markers bracket every job between them."""
-    sc = spark.sparkContext
-    group = f"bench-marker-{time.monotonic_ns()}"
-    sc.setJobGroup(group, "bench marker")
-    try:
-        spark.range(1).collect()
-        return max(sc.statusTracker().getJobIdsForGroup(group))
-    finally:
-        sc.setLocalProperty("spark.jobGroup.id", None)
-        sc.setLocalProperty("spark.job.description", None)
-
-
-
-
-def delta_commits(root: Path) -> dict[Path, int]:
-    """{commit file: rows it wrote} of every Delta table under `root` (local paths)."""
-    found = {}
-    for path in root.glob("**/_delta_log/*.json"):
-        written = 0
-        for line in path.read_text().splitlines():
-            info = json.loads(line).get("commitInfo") if line.strip() else None
-            if info:
-                metrics = info.get("operationMetrics", {})
-                # a write's rows; a MERGE's inserted, updated and copied (rewritten) rows
-                written += int(metrics.get("numOutputRows", 0))
-        found[path] = written
-    return found
-
-
-@dataclasses.dataclass
-class Counted:
-    """Seconds, Spark jobs, Delta commits and rows written by one measured block."""
-
-    seconds: float = 0.0
-    jobs: int = 0
-    commits: int = 0
-    rows_written: int = 0
-
-
-@contextlib.contextmanager
-def counted(spark: SparkSession, warehouse: Path):
-    done = Counted()
-    first_job, before = last_job_id(spark), delta_commits(warehouse)
-    start = time.perf_counter()
-    try:
-        yield done
-    finally:
-        done.seconds = time.perf_counter() - start
-        done.jobs = last_job_id(spark) - first_job - 1
-        new = {p: n for p, n in delta_commits(warehouse).items() if p not in before}
-        done.commits, done.rows_written = len(new), sum(new.values())
-
-
 def timed_run(spark: SparkSession, settings, full: bool, warehouse: Path) -> Counted:
     with counted(spark, warehouse) as done:
         run_pipeline(spark, settings, RunOptions(full_refresh=full))
     return done
-
-
-DUCKDB_RFM = """
-WITH amounts AS (
-  SELECT order_id, SUM(line_amount) AS amount FROM read_parquet('{items}') GROUP BY order_id
-), counted AS (
-  SELECT o.customer_id, o.order_date, COALESCE(a.amount, 0) AS amount
-  FROM read_parquet('{orders}') o LEFT JOIN amounts a USING (order_id)
-  WHERE o.status = 'completed' AND o.order_date <= DATE '{as_of}'
-), summary AS (
-  SELECT customer_id, MIN(order_date) AS first_order_date, MAX(order_date) AS last_order_date,
-         COUNT(*)::INTEGER AS frequency, CAST(SUM(amount) AS DECIMAL(18, 2)) AS monetary
-  FROM counted GROUP BY customer_id
-), base AS (
-  SELECT *, DATE_DIFF('day', last_order_date, DATE '{as_of}')::INTEGER AS recency_days,
-         (2 * CAST(monetary * 100 AS BIGINT) + frequency) // (2 * frequency) AS avg_cents
-  FROM summary
-), scored AS (
-  SELECT *,
-    NTILE(5) OVER (ORDER BY recency_days DESC, customer_id) AS r_score,
-    NTILE(5) OVER (ORDER BY frequency, customer_id) AS f_score,
-    NTILE(5) OVER (ORDER BY monetary, customer_id) AS m_score
-  FROM base
-)
-SELECT customer_id, first_order_date, last_order_date, recency_days, frequency, monetary,
-       avg_cents, r_score, f_score, m_score,
-       CAST(r_score AS VARCHAR) || CAST(f_score AS VARCHAR) || CAST(m_score AS VARCHAR)
-         AS rfm_score,
-       r_score + f_score + m_score AS rfm_total,
-       ROW_NUMBER() OVER (ORDER BY r_score + f_score + m_score DESC, monetary DESC,
-                          customer_id) AS rfm_rank
-FROM scored
-"""
-
-
-def rfm_side_by_side(spark: SparkSession, wh: Warehouse, settings, work: Path) -> list[Row]:
-    import duckdb
-
-    as_of = wh.read(RFM_SCORES).select("as_of_date").first()[0]
-    orders, items = wh.read(ORDERS), wh.read(ORDER_ITEMS)
-    n_orders = orders.count()
-    out = str(work / "bench_rfm_scores")
-    with counted(spark, Path(out)) as ours_counted:
-        summary = customer_order_summary(orders, items, as_of, settings.rfm.counted_status)
-        scores = rfm_scores(summary, as_of, settings.rfm.ntile)
-        scores.write.format("delta").mode("overwrite").save(out)
-    spark_s = ours_counted.seconds
-
-    exported = work / "export"
-    shutil.rmtree(exported, ignore_errors=True)
-    orders.select("order_id", "customer_id", "order_date", "status").write.parquet(
-        str(exported / "orders"))
-    items.select("order_id", "line_amount").write.parquet(str(exported / "items"))
-    con = duckdb.connect()
-    start = time.perf_counter()
-    sql = DUCKDB_RFM.format(items=exported / "items" / "*.parquet",
-                            orders=exported / "orders" / "*.parquet", as_of=as_of)
-    con.execute(f"COPY ({sql}) TO '{exported / 'duck.parquet'}' (FORMAT PARQUET)")
-    duck_s = time.perf_counter() - start
-
-    ours = spark.read.format("delta").load(out).select(
-        "customer_id", "first_order_date", "last_order_date", "recency_days", "frequency",
-        "monetary", (F.col("avg_order_value") * 100).cast("long").alias("avg_cents"),
-        "r_score", "f_score", "m_score", "rfm_score", "rfm_total",
-        F.col("rfm_rank").cast("long").alias("rfm_rank"))
-    theirs = spark.read.parquet(str(exported / "duck.parquet")).select(
-        *[F.col(c).cast(ours.schema[c].dataType).alias(c) for c in ours.columns])
-    differing = ours.exceptAll(theirs).count() + theirs.exceptAll(ours).count()
-    if differing:
-        raise SystemExit(f"bench: Spark and DuckDB RFM scores differ in {differing} rows")
-    customers = ours.count()
-    return [
-        Row("rfm scoring: rfm_spark (staged orders -> rfm_scores)", n_orders, spark_s,
-            f"{spark_s / duck_s:.1f}x DuckDB", ours_counted.jobs, ours_counted.commits,
-            ours_counted.rows_written),
-        Row(f"rfm scoring: DuckDB SQL (same {customers:,} customers, identical)", n_orders,
-            duck_s, "1.0x"),
-    ]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -291,7 +138,10 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(Row(f"incremental run, +{added:,} new/changed orders (1%){clv}", added,
                         incr.seconds, f"{incr.seconds / full.seconds:.2f}x full refresh",
                         incr.jobs, incr.commits, incr.rows_written))
-        rows += rfm_side_by_side(spark, Warehouse(spark, settings.warehouse), settings, work)
+        wh = Warehouse(spark, settings.warehouse)
+        rows += rfm_side_by_side(spark, wh, settings, work)
+        if not args.no_clv:
+            rows += clv_side_by_side(spark, wh, settings, work, full.seconds)
         for table in ("orders", "order_items"):
             (landing / table / EXTRA).unlink(missing_ok=True)
     smallest = min(per_order)

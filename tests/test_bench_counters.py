@@ -1,4 +1,4 @@
-"""The benchmark's counters (bench/run_bench.py): Spark jobs between two marker jobs, Delta
+"""The benchmark's counters (bench/counters.py): Spark jobs between two marker jobs, Delta
 commits and the rows they wrote, read from the tables' logs."""
 
 from __future__ import annotations
@@ -7,11 +7,11 @@ import importlib.util
 import sys
 from pathlib import Path
 
-BENCH = Path(__file__).resolve().parents[1] / "bench" / "run_bench.py"
+BENCH = Path(__file__).resolve().parents[1] / "bench" / "counters.py"
 
 
 def load_bench():
-    spec = importlib.util.spec_from_file_location("run_bench", BENCH)
+    spec = importlib.util.spec_from_file_location("counters", BENCH)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)

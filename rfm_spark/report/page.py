@@ -44,13 +44,18 @@ def render(data: rfm.ReportData, lifetime_value: clv.ClvData | None = None) -> s
 """
 
 
+def collect(wh: Warehouse, settings: Settings) -> tuple[rfm.ReportData, clv.ClvData | None]:
+    """The report's figures, from the tables as the latest succeeded run published them."""
+    versions = published_versions(wh)
+    data = rfm.collect(wh, settings, versions)
+    return data, clv.collect(wh, versions, data.as_of)
+
+
 def write_report(wh: Warehouse, settings: Settings, out: Path) -> Path:
     if not wh.exists(rfm.CUSTOMER_SEGMENTATION):
         raise ConfigError(f"--warehouse: no marts in {settings.warehouse.dir} "
                           "(run `rfm-spark run` first)")
-    versions = published_versions(wh)
-    data = rfm.collect(wh, settings, versions)
-    lifetime_value = clv.collect(wh, versions, data.as_of)
+    data, lifetime_value = collect(wh, settings)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(render(data, lifetime_value), encoding="utf-8")
     log.info("report written to %s (%s customers, as of %s)", out, f"{data.customers:,}",

@@ -185,7 +185,7 @@ def test_dq_and_report_read_the_last_published_run(spark, base_config, clean_bui
     mart.limit(0).write.format("delta").mode("overwrite").save(
         str(warehouse / "marts" / "customer_segmentation"))
     settings = load_settings(base_config, {"warehouse.dir": str(warehouse)})
-    assert collect(Warehouse(spark, settings.warehouse), settings).customers == 2
+    assert collect(Warehouse(spark, settings.warehouse), settings)[0].customers == 2
     from rfm_spark.cli import main
 
     assert main(["dq", "--config", base_config, "--warehouse", str(warehouse)]) == 0
