@@ -60,8 +60,19 @@ FROM scored
 """
 
 
-def rfm_side_by_side(spark: SparkSession, wh: Warehouse, settings, work: Path) -> list[Row]:
+def duckdb_timed(template: str, exported: Path, as_of, name: str) -> tuple[float, str]:
+    """Seconds DuckDB takes to run the query on the exported Parquet and write its result."""
     import duckdb
+
+    con = duckdb.connect()
+    start = time.perf_counter()
+    sql = template.format(items=exported / "items" / "*.parquet",
+                          orders=exported / "orders" / "*.parquet", as_of=as_of)
+    con.execute(f"COPY ({sql}) TO '{exported / name}' (FORMAT PARQUET)")
+    return time.perf_counter() - start, str(exported / name)
+
+
+def rfm_side_by_side(spark: SparkSession, wh: Warehouse, settings, work: Path) -> list[Row]:
 
     as_of = wh.read(RFM_SCORES).select("as_of_date").first()[0]
     orders, items = wh.read(ORDERS), wh.read(ORDER_ITEMS)
@@ -78,19 +89,14 @@ def rfm_side_by_side(spark: SparkSession, wh: Warehouse, settings, work: Path) -
     orders.select("order_id", "customer_id", "order_date", "status").write.parquet(
         str(exported / "orders"))
     items.select("order_id", "line_amount").write.parquet(str(exported / "items"))
-    con = duckdb.connect()
-    start = time.perf_counter()
-    sql = DUCKDB_RFM.format(items=exported / "items" / "*.parquet",
-                            orders=exported / "orders" / "*.parquet", as_of=as_of)
-    con.execute(f"COPY ({sql}) TO '{exported / 'duck.parquet'}' (FORMAT PARQUET)")
-    duck_s = time.perf_counter() - start
+    duck_s, duck_out = duckdb_timed(DUCKDB_RFM, exported, as_of, "duck.parquet")
 
     ours = spark.read.format("delta").load(out).select(
         "customer_id", "first_order_date", "last_order_date", "recency_days", "frequency",
         "monetary", (F.col("avg_order_value") * 100).cast("long").alias("avg_cents"),
         "r_score", "f_score", "m_score", "rfm_score", "rfm_total",
         F.col("rfm_rank").cast("long").alias("rfm_rank"))
-    theirs = spark.read.parquet(str(exported / "duck.parquet")).select(
+    theirs = spark.read.parquet(duck_out).select(
         *[F.col(c).cast(ours.schema[c].dataType).alias(c) for c in ours.columns])
     differing = ours.exceptAll(theirs).count() + theirs.exceptAll(ours).count()
     if differing:
@@ -132,7 +138,6 @@ def clv_side_by_side(spark: SparkSession, wh: Warehouse, settings, work: Path,
                      full_refresh_s: float) -> list[Row]:
     """The CLV stage as a run builds it, timed on its own, and the per-customer statistics
     from staged orders by rfm_spark and by DuckDB (Parquet exported by rfm_side_by_side)."""
-    import duckdb
 
     as_of = wh.read(RFM_SCORES).select("as_of_date").first()[0]
     out = work / "bench_clv"
@@ -147,15 +152,9 @@ def clv_side_by_side(spark: SparkSession, wh: Warehouse, settings, work: Path,
         summary = customer_order_summary(orders, items, as_of, settings.rfm.counted_status)
         clv_statistics(summary).select(*CLV_COMPARED).write.format("delta") \
             .mode("overwrite").save(statistics_out)
-    exported = work / "export"
-    con = duckdb.connect()
-    start = time.perf_counter()
-    sql = DUCKDB_CLV.format(items=exported / "items" / "*.parquet",
-                            orders=exported / "orders" / "*.parquet", as_of=as_of)
-    con.execute(f"COPY ({sql}) TO '{exported / 'duck_clv.parquet'}' (FORMAT PARQUET)")
-    duck_s = time.perf_counter() - start
+    duck_s, duck_out = duckdb_timed(DUCKDB_CLV, work / "export", as_of, "duck_clv.parquet")
     ours = spark.read.format("delta").load(statistics_out)
-    theirs = spark.read.parquet(str(exported / "duck_clv.parquet")).select(
+    theirs = spark.read.parquet(duck_out).select(
         *[F.col(c).cast(ours.schema[c].dataType).alias(c) for c in CLV_COMPARED])
     differing = ours.exceptAll(theirs).count() + theirs.exceptAll(ours).count()
     if differing:
