@@ -12,6 +12,7 @@ import pytest
 from pyspark.sql import functions as F
 
 from rfm_spark.clv import fitting
+from rfm_spark.clv.mart import gamma_gamma_expected_spend
 from rfm_spark.clv.statistics import clv_statistics, frequency_groups, spend_groups
 from rfm_spark.intermediate.customer_order_summary import customer_order_summary
 
@@ -76,3 +77,12 @@ def test_gamma_gamma_reproduces_fader_hardie_2013(cdnow_statistics):
     assert fitted.customers == 946
     assert {k: round(v, 2) for k, v in fitted.params.items()} == {
         "p": 6.25, "q": 3.74, "gamma": 15.44}
+    # the paper's expected spend of master ids 00004, 00021 and 00111 (sample ids 0001,
+    # 0002, 0006): x = 2, 1, 7 repeat purchases averaging 22.35, 11.77, 73.74
+    expected = {r["customer_id"]: r["spend"] for r in cdnow_statistics
+                .where(F.col("customer_id").isin("0001", "0002", "0006"))
+                .select("customer_id", gamma_gamma_expected_spend(fitted.params).alias("spend"))
+                .collect()}
+    assert expected == {"0001": pytest.approx(24.65, abs=0.01),
+                        "0002": pytest.approx(18.91, abs=0.01),
+                        "0006": pytest.approx(71.46, abs=0.01)}
