@@ -141,16 +141,21 @@ def _figures(data: ClvData) -> list[tuple[str, str, object]]:
     value.update_layout(title="Customer lifetime value per RFM segment", showlegend=False)
     figures = [("clv-p-alive", "P(alive) by segment", p_alive),
                ("clv-segments", "CLV by segment", value)]
-    if data.validation is not None and data.validation.tracking:
+    if data.validation is not None:
         figures += _validation_figures(data.validation)
     return figures
 
 
 def _validation_figures(v: Validation) -> list[tuple[str, str, object]]:
+    """The per-bucket bars, and the tracking chart when the validation has its weekly rows
+    (a validation from before audit/clv_validation_tracking has none)."""
     import plotly.graph_objects as go
 
+    models = sorted({b["model"] for b in v.buckets})
+    figures = [("clv-buckets", "Holdout by frequency", _bucket_bars(v, models))]
+    if not v.tracking:
+        return figures
     tracking = go.Figure()
-    models = sorted({r["model"] for r in v.tracking})
     actual = [r for r in v.tracking if r["model"] == models[0]]
     tracking.add_scatter(x=[r["week_end"] for r in actual],
                          y=[r["actual_cumulative"] for r in actual], name="actual",
@@ -167,6 +172,12 @@ def _validation_figures(v: Validation) -> list[tuple[str, str, object]]:
     tracking.update_layout(title=f"Cumulative repeat purchases: calibration to "
                                  f"{v.calibration_end}, holdout to {v.holdout_end}",
                            xaxis_title="week ending", yaxis_title="repeat purchases")
+    return [("clv-tracking", "Holdout tracking", tracking), *figures]
+
+
+def _bucket_bars(v: Validation, models: list[str]):
+    import plotly.graph_objects as go
+
     buckets = [b for b in v.buckets if b["bucket"] != "all"]
     order = sorted({b["bucket"] for b in buckets}, key=lambda k: (k == "7+", k))
     bars = go.Figure()
@@ -180,8 +191,7 @@ def _validation_figures(v: Validation) -> list[tuple[str, str, object]]:
     bars.update_layout(barmode="group", title="Holdout repeat purchases per calibration "
                                               "repeat purchases", xaxis_title="repeat purchases "
                        "in the calibration", yaxis_title="repeat purchases in the holdout")
-    return [("clv-tracking", "Holdout tracking", tracking),
-            ("clv-buckets", "Holdout by frequency", bars)]
+    return bars
 
 
 def body(data: ClvData | None) -> str:

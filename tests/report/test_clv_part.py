@@ -48,3 +48,12 @@ def test_segments_bands_and_a_validation_draw_every_chart():
     assert "33.3%" in page  # one of three customers likely alive
     for key in ("clv-p-alive", "clv-segments", "clv-tracking", "clv-buckets"):
         assert f'id="chart-{key}"' in page
+
+
+def test_a_validation_without_weekly_rows_still_draws_its_buckets():
+    validation = clv.Validation(
+        "20240101T000000Z-x", dt.date(2024, 9, 30), AS_OF,
+        [{"model": "bgnbd", "bucket": "0", "customers": 2, "actual_purchases": 1,
+          "predicted_purchases": 1.5, "mae": 0.5, "correlation": None}], [])
+    page = clv.body(data(validation=validation))
+    assert 'id="chart-clv-buckets"' in page and 'id="chart-clv-tracking"' not in page
