@@ -112,12 +112,13 @@ def test_second_run_on_a_locked_warehouse_refuses(landing, config, tmp_path, cap
     assert "another rfm-spark run is using warehouse" in err and "someone-else" in err
 
 
-def test_segment_history_moves_forward_or_is_rebuilt(spark, landing, tmp_path, capsys):
+def test_segment_history_moves_forward_or_is_rebuilt(spark, landing, full_refresh, tmp_path,
+                                                     capsys):
     config = tmp_path / "monthly.yaml"
     config.write_text(yaml.safe_dump({"inherits": str(REPO / "conf" / "base.yaml"),
                                       "snapshots": {"segment_history_step_days": 61}}))
     warehouse = tmp_path / "wh"
-    assert run(str(config), landing, warehouse, "--as-of", "2024-12-31") == 0
+    shutil.copytree(full_refresh, warehouse)  # history at the latest order date (December)
     before = versions(spark, warehouse, ("audit/pipeline_runs", *COMPARED))
     assert run(str(config), landing, warehouse, "--as-of", "2024-10-31") == 2
     assert "--rebuild-history" in capsys.readouterr().err
