@@ -4,9 +4,10 @@ week by week over the calibration and the holdout (Fader, Hardie & Lee 2005, fig
 The weeks end on the calibration end and every 7 days before and after it; the last point
 is the holdout end itself. Actual: the repeat purchase occasions (every occasion after a
 customer's first) of the customers who bought by the calibration end, counted per week in
-Spark. Predicted: for each cohort of customers with the same first purchase day, E[X(t)],
-the repeat purchases a customer is expected to make in the t weeks after the first
-purchase, summed over cohorts on the driver. Spark sends one row per week and per cohort.
+Spark. Predicted: for each cohort of customers with the same first purchase day (known
+from the validation's groups), E[X(t)], the repeat purchases a customer is expected to
+make in the t weeks after the first purchase, summed over cohorts on the driver. Spark
+sends one row per week.
 """
 
 from __future__ import annotations
@@ -45,28 +46,28 @@ def week_ends(first_day: dt.date, calibration_end: dt.date, holdout_end: dt.date
     return [*points, holdout_end]
 
 
-def first_purchases(occasions: DataFrame, calibration_end: dt.date) -> DataFrame:
-    """Per customer who bought by the calibration end: the first purchase day."""
-    return (occasions.groupBy("customer_id").agg(F.min("occasion_date").alias("first_date"))
-            .where(F.col("first_date") <= F.lit(calibration_end)))
+def cohorts(holdout_rows: list[tuple], calibration_end: dt.date) -> list[tuple[dt.date, int]]:
+    """(first purchase day, customers), one row per day, from the holdout groups the
+    validation already collected (validation.HOLDOUT_COLUMNS: tenure_days is the days from
+    the first purchase to the calibration end)."""
+    sizes: dict[dt.date, int] = {}
+    for _, _, tenure_days, _, customers in holdout_rows:
+        day = calibration_end - dt.timedelta(days=int(tenure_days))
+        sizes[day] = sizes.get(day, 0) + int(customers)
+    return sorted(sizes.items())
 
 
-def cohorts(first: DataFrame) -> list[tuple[dt.date, int]]:
-    """(first purchase day, customers), one row per day."""
-    rows = first.groupBy("first_date").agg(F.count(F.lit(1)).alias("customers")).collect()
-    return sorted((r["first_date"], int(r["customers"])) for r in rows)
-
-
-def weekly_repeats(occasions: DataFrame, first: DataFrame, calibration_end: dt.date,
-                   holdout_end: dt.date) -> dict[int, int]:
-    """Repeat occasions of the customers in `first` up to the holdout end, per week: the
-    week's offset k from the calibration end (its end is calibration end + 7k, the last
-    one capped at the holdout end)."""
-    later = W.partitionBy("customer_id").orderBy("occasion_date")
-    repeats = (occasions.join(first.select("customer_id"), "customer_id", "left_semi")
-               .where(F.col("occasion_date") <= F.lit(holdout_end))
-               .withColumn("_n", F.row_number().over(later))
-               .where(F.col("_n") > 1))
+def weekly_repeats(occasions: DataFrame, calibration_end: dt.date, holdout_end: dt.date
+                   ) -> dict[int, int]:
+    """Repeat occasions (all but a customer's first) up to the holdout end of the customers
+    who bought by the calibration end, per week: the week's offset k from the calibration
+    end (its end is calibration end + 7k, the last one capped at the holdout end). One
+    pass partitioned by customer."""
+    customer = W.partitionBy("customer_id")
+    repeats = (occasions.where(F.col("occasion_date") <= F.lit(holdout_end))
+               .withColumn("_n", F.row_number().over(customer.orderBy("occasion_date")))
+               .withColumn("_first", F.min("occasion_date").over(customer))
+               .where((F.col("_n") > 1) & (F.col("_first") <= F.lit(calibration_end))))
     offset = F.ceil(F.datediff("occasion_date", F.lit(calibration_end)) / F.lit(7)).cast("int")
     rows = repeats.groupBy(offset.alias("k")).agg(F.count(F.lit(1)).alias("n")).collect()
     return {int(r["k"]): int(r["n"]) for r in rows}

@@ -139,7 +139,8 @@ def validate_holdout(wh: Warehouse, settings: Settings, calibration_end: dt.date
                               f"{calibration_end}")
         validations = validate(rows, (holdout_end - calibration_end).days
                                / fitting.DAYS_PER_WEEK)
-        weekly = _tracking_rows(occasions, validations, calibration_end, holdout_end, run_id)
+        weekly = _tracking_rows(occasions, rows, validations, calibration_end, holdout_end,
+                                run_id)
     results = [(run_id, b.model, calibration_end, holdout_end, b.bucket, b.customers,
                 b.actual_purchases, b.predicted_purchases, b.mae, b.correlation)
                for v in validations for b in v.buckets]
@@ -153,15 +154,15 @@ def validate_holdout(wh: Warehouse, settings: Settings, calibration_end: dt.date
     return validations
 
 
-def _tracking_rows(occasions: DataFrame, validations: list[ModelValidation],
-                   calibration_end: dt.date, holdout_end: dt.date, run_id: str) -> list[tuple]:
+def _tracking_rows(occasions: DataFrame, holdout_rows: list[tuple],
+                   validations: list[ModelValidation], calibration_end: dt.date,
+                   holdout_end: dt.date, run_id: str) -> list[tuple]:
     """audit/clv_validation_tracking rows of every converged model."""
     fitted = [v.fit for v in validations if v.buckets]
     if not fitted:
         return []
-    first = tracking.first_purchases(occasions, calibration_end)
-    cohorts = tracking.cohorts(first)
-    repeats = tracking.weekly_repeats(occasions, first, calibration_end, holdout_end)
+    cohorts = tracking.cohorts(holdout_rows, calibration_end)
+    repeats = tracking.weekly_repeats(occasions, calibration_end, holdout_end)
     return [(run_id, fit.model, calibration_end, holdout_end, p.week_end, p.actual_cumulative,
              p.predicted_cumulative)
             for fit in fitted

@@ -105,10 +105,10 @@ def test_tracking_counts_repeat_occasions_per_week_and_sums_cohorts(spark):
         ("C3", day(2024, 2, 1)), ("C3", day(2024, 2, 2)),  # first bought in the holdout
     ], "customer_id string, occasion_date date")
     calibration_end, holdout_end = day(2024, 1, 31), day(2024, 2, 20)
-    first = tracking.first_purchases(occasions, calibration_end)
-    cohorts = tracking.cohorts(first)
+    # holdout groups (x, recency, tenure days, actual, customers) of C1 and C2
+    cohorts = tracking.cohorts([(1, 7, 28, 1, 1), (0, 0, 28, 0, 1)], calibration_end)
     assert cohorts == [(day(2024, 1, 3), 2)]
-    repeats = tracking.weekly_repeats(occasions, first, calibration_end, holdout_end)
+    repeats = tracking.weekly_repeats(occasions, calibration_end, holdout_end)
     assert repeats == {-3: 1, 1: 1}
     params = {"r": 0.5, "alpha": 5.0, "a": 0.8, "b": 2.5}
     points = tracking.tracking("bgnbd", params, cohorts, repeats, calibration_end, holdout_end)
@@ -144,9 +144,8 @@ def test_expected_since_first_purchase_is_the_unconditional_formula():
 def test_cdnow_tracking_of_cumulative_repeat_purchases(cdnow_rows):
     groups, raw, occasions = cdnow_rows
     validations = validate(groups, (HOLDOUT_END - CALIBRATION_END).days / 7)
-    first = tracking.first_purchases(occasions, CALIBRATION_END)
-    cohorts = tracking.cohorts(first)
-    repeats = tracking.weekly_repeats(occasions, first, CALIBRATION_END, HOLDOUT_END)
+    cohorts = tracking.cohorts(groups, CALIBRATION_END)
+    repeats = tracking.weekly_repeats(occasions, CALIBRATION_END, HOLDOUT_END)
     assert len(cohorts) == 84 and sum(n for _, n in cohorts) == 2357  # weeks 1-12 cohorts
     for v in validations:
         points = tracking.tracking(v.fit.model, v.fit.params, cohorts, repeats,
