@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from pyspark.sql import functions as F
 
 from rfm_spark import registry
+from rfm_spark.clv.predictions import WEEKS_PER_MONTH
 from rfm_spark.io.warehouse import Warehouse
 from rfm_spark.report import html
-from rfm_spark.report.rfm import SEGMENT_COLOURS, SEGMENT_ORDER
+from rfm_spark.report.rfm import segment_colours, segment_position
 from rfm_spark.runner.runs import read_published
 
 CLV = registry.table("marts.customer_lifetime_value").name
@@ -71,12 +72,15 @@ def collect(wh: Warehouse, versions: dict[str, int], as_of: dt.date | None) -> C
     scored = clv.join(segments, "customer_id", "left").withColumn(
         "rfm_segment", F.coalesce("rfm_segment", F.lit("(not scored)")))
     tenth = F.least(F.floor(F.col("p_alive") * BINS), F.lit(BINS - 1)).cast("int")
-    grid = {(r["rfm_segment"], r["tenth"]): int(r["n"]) for r in scored.groupBy(
-        "rfm_segment", tenth.alias("tenth")).agg(F.count(F.lit(1)).alias("n")).collect()}
-    per_segment = [(r["rfm_segment"], int(r["n"]), float(r["clv"] or 0)) for r in scored
-                   .groupBy("rfm_segment").agg(F.count(F.lit(1)).alias("n"),
-                                               F.sum("clv").alias("clv")).collect()]
-    per_segment.sort(key=lambda s: _segment_position(s[0]))
+    cells = scored.groupBy("rfm_segment", tenth.alias("tenth")).agg(
+        F.count(F.lit(1)).alias("n"), F.sum("clv").alias("clv")).collect()
+    grid = {(r["rfm_segment"], r["tenth"]): int(r["n"]) for r in cells}
+    totals: dict[str, tuple[int, float]] = {}
+    for r in cells:  # per segment: the sum of its cells
+        n, value = totals.get(r["rfm_segment"], (0, 0.0))
+        totals[r["rfm_segment"]] = (n + int(r["n"]), value + float(r["clv"] or 0))
+    per_segment = sorted(((name, n, value) for name, (n, value) in totals.items()),
+                         key=lambda s: segment_position(s[0]))
     bands = {r["p_alive_band"]: int(r["count"])
              for r in clv.groupBy("p_alive_band").count().collect()}
     top = [r.asDict() for r in scored.orderBy(F.col("clv").desc(), F.col("customer_id"))
@@ -103,10 +107,6 @@ def latest_validation(wh: Warehouse) -> Validation | None:
     return Validation(last, first["calibration_end"], first["holdout_end"], buckets, weekly)
 
 
-def _segment_position(segment: str) -> int:
-    return SEGMENT_ORDER.index(segment) if segment in SEGMENT_ORDER else len(SEGMENT_ORDER)
-
-
 def _readable(row: dict) -> dict:
     """Table cells: P(alive) as a share, expected purchases as a number (not a share)."""
     return {**row, "expected_purchases": f"{row['expected_purchases']:.2f}"}
@@ -131,12 +131,11 @@ def _figures(data: ClvData) -> list[tuple[str, str, object]]:
     p_alive.update_layout(title="P(alive) per RFM segment (customers; colour: share of the "
                                 "segment)", xaxis_title="P(alive)", yaxis_title="RFM segment")
 
-    colour = {name: SEGMENT_COLOURS[i] for i, name in enumerate(SEGMENT_ORDER)}
     value = make_subplots(rows=1, cols=2, subplot_titles=("Total CLV", "CLV per customer"))
     value.add_bar(x=names, y=[s[2] for s in data.segments], row=1, col=1,
-                  marker_color=[colour.get(n, "#999") for n in names])
+                  marker_color=segment_colours(names))
     value.add_bar(x=names, y=[s[2] / max(s[1], 1) for s in data.segments], row=1, col=2,
-                  marker_color=[colour.get(n, "#999") for n in names])
+                  marker_color=segment_colours(names))
     value.update_yaxes(title_text="currency units")
     value.update_layout(title="Customer lifetime value per RFM segment", showlegend=False)
     figures = [("clv-p-alive", "P(alive) by segment", p_alive),
@@ -201,7 +200,8 @@ def body(data: ClvData | None) -> str:
         return (f'<section id="clv"><h2>Customer lifetime value</h2><p>The CLV mart is of '
                 f"{data.stale_as_of}, not of this report's as_of (clv.enabled is false "
                 "since): not shown.</p></section>")
-    months = f"{data.horizon_weeks / 4.345:.0f} months" if data.horizon_weeks else "horizon"
+    months = (f"{data.horizon_weeks / WEEKS_PER_MONTH:.0f} months" if data.horizon_weeks
+              else "horizon")
     alive = data.bands.get("Likely Alive", 0) / max(data.customers, 1)
     cards = html.cards([
         (f"Customer lifetime value ({months})", f"{data.total_clv:,.2f}"),

@@ -33,6 +33,17 @@ SEGMENT_COLOURS = ["#1a9850", "#66bd63", "#a6d96a", "#3288bd", "#66c2a5", "#fee0
 CHURN_COLOURS = {"Active": "#1a9850", "At Risk": "#fdae61", "Churned": "#d73027"}
 
 
+def segment_colours(segments: list[str]) -> list[str]:
+    """The same colour for a segment in every chart (grey for one not in SEGMENT_ORDER)."""
+    by_name = dict(zip(SEGMENT_ORDER, SEGMENT_COLOURS, strict=True))
+    return [by_name.get(segment, "#999") for segment in segments]
+
+
+def segment_position(segment: str) -> int:
+    """Charts and tables list segments best first; unknown ones last."""
+    return SEGMENT_ORDER.index(segment) if segment in SEGMENT_ORDER else len(SEGMENT_ORDER)
+
+
 @dataclass
 class ReportData:
     as_of: dt.date | None
@@ -68,7 +79,7 @@ def collect(wh: Warehouse, settings: Settings, versions: dict[str, int]) -> Repo
     segments = [(r["rfm_segment"], int(r["customers"]), float(r["revenue"] or 0)) for r in
                 seg.groupBy("rfm_segment").agg(F.count(F.lit(1)).alias("customers"),
                                                F.sum("monetary").alias("revenue")).collect()]
-    segments.sort(key=lambda s: SEGMENT_ORDER.index(s[0]) if s[0] in SEGMENT_ORDER else 99)
+    segments.sort(key=lambda s: segment_position(s[0]))
     grid = {(r["r_score"], r["f_score"]): int(r["count"])
             for r in seg.groupBy("r_score", "f_score").count().collect()}
     churn_by_behaviour = [(r["churn_status"], r["behavioral_segment"], int(r["count"]))
@@ -115,13 +126,12 @@ def _figures(data: ReportData) -> list[tuple[str, str, object]]:
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
-    colour = {name: SEGMENT_COLOURS[i] for i, name in enumerate(SEGMENT_ORDER)}
     names = [s[0] for s in data.segments]
     seg_fig = make_subplots(rows=1, cols=2, subplot_titles=("Customers", "Revenue"))
     seg_fig.add_bar(x=names, y=[s[1] for s in data.segments], row=1, col=1, name="customers",
-                    marker_color=[colour.get(x, "#999") for x in names])
+                    marker_color=segment_colours(names))
     seg_fig.add_bar(x=names, y=[s[2] for s in data.segments], row=1, col=2, name="revenue",
-                    marker_color=[colour.get(x, "#999") for x in names])
+                    marker_color=segment_colours(names))
     seg_fig.update_yaxes(title_text="customers", row=1, col=1)
     seg_fig.update_yaxes(title_text="revenue (currency units)", row=1, col=2)
     seg_fig.update_layout(title="Customers and revenue per RFM segment", showlegend=False)
