@@ -13,12 +13,15 @@ Nothing here runs at import time.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.metadata
 import logging
+import math
 import os
 import re
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 from pyspark.sql import SparkSession
@@ -79,6 +82,46 @@ def check_java() -> None:
 # a line has too few or too many fields; with it off such lines fill _corrupt_record,
 # which is how a malformed line reaches quarantine.
 PIPELINE_SQL_CONF = {"spark.sql.csv.parser.columnPruning.enabled": "false"}
+
+SHUFFLE_PARTITIONS = "spark.sql.shuffle.partitions"
+MIN_SHUFFLE_PARTITIONS = 2
+
+
+def shuffle_partitions_for(input_bytes: int, partition_mb: int, ceiling: int) -> int:
+    """One shuffle partition per `partition_mb` MB of input, at least 2, at most `ceiling`."""
+    wanted = math.ceil(input_bytes / (partition_mb * 2**20))
+    return max(min(MIN_SHUFFLE_PARTITIONS, ceiling), min(ceiling, wanted))
+
+
+@contextlib.contextmanager
+def shuffle_partitions_sized(spark: SparkSession, input_bytes: int | None,
+                             partition_mb: int) -> Iterator[None]:
+    """Within the block, the session's shuffle partitions sized to the input
+    (shuffle_partitions_for, the session's value as the ceiling); restored after it.
+
+    Adaptive execution coalesces many small shuffles, not all, so a small run with 64
+    partitions ran ~1,500 near-empty tasks: the 10k-order sample's warm full refresh took
+    25-27 s with 64 and 17-18 s with 2. Unchanged when the input size is unknown (a Delta or
+    catalog source), `partition_mb` is 0, the session's value is not a number (a platform's
+    `auto`) or the session refuses the setting."""
+    current = spark.conf.get(SHUFFLE_PARTITIONS)
+    if input_bytes is None or not partition_mb or not str(current).isdigit():
+        yield
+        return
+    sized = shuffle_partitions_for(input_bytes, partition_mb, int(current))
+    try:
+        spark.conf.set(SHUFFLE_PARTITIONS, str(sized))
+    except Exception as exc:  # noqa: BLE001 - a platform may pin it
+        log.warning("kept %s = %s (%s)", SHUFFLE_PARTITIONS, current,
+                    str(exc).splitlines()[0][:200])
+        yield
+        return
+    log.info("%s = %d for %.1f MB of raw files (at most %s)", SHUFFLE_PARTITIONS, sized,
+             input_bytes / 2**20, current)
+    try:
+        yield
+    finally:
+        spark.conf.set(SHUFFLE_PARTITIONS, current)
 
 
 def get_spark(settings: SparkSettings) -> SparkSession:

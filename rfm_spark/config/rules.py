@@ -65,6 +65,9 @@ def validate_settings(s: Settings, catalog: TableCatalog) -> None:
         check_catalog_name(catalog_name, f"warehouse.tables.{name}")
     if s.warehouse.catalog_schema is not None:
         check_catalog_name(s.warehouse.catalog_schema, "warehouse.catalog_schema", (1, 2))
+    if s.spark.shuffle_partition_mb < 0:
+        raise ConfigError("config key 'spark.shuffle_partition_mb': expected >= 0 (0 keeps "
+                          f"spark.sql.shuffle.partitions), got {s.spark.shuffle_partition_mb}")
     st = s.staging
     if not st.timestamp_formats:
         raise ConfigError("config key 'staging.timestamp_formats': needs at least one format")

@@ -24,6 +24,9 @@ class SparkSettings:
     conf: dict[str, str] = field(default_factory=dict)
     # sc://host:port of a Spark Connect server (the SPARK_REMOTE environment variable wins)
     remote: str | None = None
+    # A run's shuffle partitions: one per this many MB of raw files in the landing, at least
+    # 2 and at most the session's spark.sql.shuffle.partitions; 0 keeps the session's value.
+    shuffle_partition_mb: int = 24
 
 
 @dataclass(frozen=True)

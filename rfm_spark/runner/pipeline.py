@@ -39,6 +39,7 @@ from rfm_spark.runner.runs import (
     record_run,
 )
 from rfm_spark.runner.staging import Batch, stage
+from rfm_spark.session import shuffle_partitions_sized
 
 log = logging.getLogger("rfm_spark.pipeline")
 STAGED_ORDERS = registry.table("staging.orders").name
@@ -109,6 +110,14 @@ def list_landing(spark: SparkSession, settings: Settings) -> Listing:
     return {t: landing_files(spark, settings.raw_table(t)) for t in registry.RAW_TABLES}
 
 
+def landing_bytes(settings: Settings, available: Listing) -> int | None:
+    """The size of every raw file in the landing (what a full refresh reads, and about what
+    an incremental run joins against); None when a source is a Delta or catalog table."""
+    if any(settings.raw_table(t).format not in FILE_FORMATS for t in registry.RAW_TABLES):
+        return None
+    return sum(f.size for files in available.values() for f in files)
+
+
 def plan_batch(wh: Warehouse, available: Listing, full_refresh: bool,
                result: RunResult) -> Batch:
     """New files only, or every file. Refuses (exit 2) a rewritten delivery and a warehouse
@@ -148,8 +157,9 @@ def run_pipeline(spark: SparkSession, settings: Settings, options: RunOptions) -
         if interrupted and not options.full_refresh:
             log.warning("the full refresh of run %s did not finish: this run finishes it",
                         interrupted)
-        batch = plan_batch(wh, list_landing(spark, settings),
-                           options.full_refresh or interrupted is not None, result)
+        available = list_landing(spark, settings)
+        batch = plan_batch(wh, available, options.full_refresh or interrupted is not None,
+                           result)
         declared = declared_as_of(settings, options.as_of)
         if declared is not None:  # known now: refused before anything is written
             refuse_going_back(wh, declared, options.rebuild_history)
@@ -158,7 +168,9 @@ def run_pipeline(spark: SparkSession, settings: Settings, options: RunOptions) -
         open_run(spark, wh, result, history)
         gate = Gate(wh, settings, result.as_of)
         try:
-            _run(spark, wh, settings, options, result, batch, gate, history)
+            with shuffle_partitions_sized(spark, landing_bytes(settings, available),
+                                          settings.spark.shuffle_partition_mb):
+                _run(spark, wh, settings, options, result, batch, gate, history)
             result.table_versions = {
                 **{name: v for name, v in published_versions(wh).items()
                    if registry.is_published(name)},
