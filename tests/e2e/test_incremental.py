@@ -62,11 +62,11 @@ def test_one_delivery_per_run_equals_full_refresh(spark, landing, config, full_r
     assert invariants.count() == 8  # two history tables x four runs
     assert invariants.where("NOT passed").isEmpty()
 
-    # a second run with no new files: no table gets a new version, contents unchanged
+    # a second run with no new files: no table gets a new version, so (Delta versions being
+    # immutable) every compared table still holds the rows just compared
     before = versions(spark, warehouse)
     assert run(config, raw, warehouse) == 0
     assert versions(spark, warehouse) == before
-    assert_same_tables(spark, full_refresh, warehouse)
 
 
 def test_killed_run_is_repaired_by_the_next(spark, landing, config, full_refresh, tmp_path):
