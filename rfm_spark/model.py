@@ -79,6 +79,18 @@ class ReplaceWhere:
 WriteStrategy = Overwrite | Append | Upsert | ReplaceBySourceFile | ReplaceGroups | ReplaceWhere
 
 
+def lookup_columns(strategy: WriteStrategy) -> tuple[str, ...]:
+    """The columns a write with this strategy finds the table's rows by (MERGE keys, the
+    replaced values' column); none for Overwrite and Append."""
+    if isinstance(strategy, Upsert):
+        return strategy.keys
+    if isinstance(strategy, ReplaceGroups):
+        return (*strategy.group_keys, *strategy.row_keys)
+    if isinstance(strategy, ReplaceBySourceFile | ReplaceWhere):
+        return (strategy.column,)
+    return ()
+
+
 @dataclass(frozen=True)
 class BuildContext:
     """What a transform may know besides its input frames: the run's as_of and the
@@ -109,6 +121,12 @@ class Model:
     @property
     def layer(self) -> str:
         return self.name.split(".", 1)[0]
+
+    @property
+    def stats_columns(self) -> tuple[str, ...]:
+        """The columns Delta keeps file statistics on: the declared key and the columns
+        the write strategy finds rows by (what data skipping can use here)."""
+        return tuple(dict.fromkeys((*self.keys, *lookup_columns(self.write))))
 
 
 def enforce_columns(model: Model, df: DataFrame) -> DataFrame:

@@ -224,6 +224,12 @@ def layer(name: str) -> tuple[Model, ...]:
 PUBLISHED_LAYERS = ("intermediate", "marts", "snapshots")
 
 
+def stats_columns(name: str) -> tuple[str, ...]:
+    """The columns a declared table keeps Delta file statistics on (none known: Delta's
+    default, the first 32 columns)."""
+    return TABLES[name].stats_columns if name in TABLES else ()
+
+
 def is_published(name: str) -> bool:
     """Whether a run records the table's version (what `dq` and `report` read back): the
     derived layers, not staging nor the audit logs."""

@@ -1,11 +1,13 @@
 """Real Delta tables in tmp_path: writes and MERGE through the one I/O module."""
 
 import datetime as dt
+import json
+from pathlib import Path
 
 from chispa import assert_df_equality
 
 from rfm_spark.config import WarehouseSettings
-from rfm_spark.io.warehouse import Warehouse
+from rfm_spark.io.warehouse import STATS_COLUMNS, Warehouse
 
 SCHEMA = "id string, name string, updated_at timestamp"
 T1 = dt.datetime(2024, 1, 1)
@@ -68,3 +70,45 @@ def test_created_tables_get_the_configured_properties_and_merge_uses_deletion_ve
     assert metrics["numTargetRowsCopied"] == "0"
     assert wh.read("staging.customers").where("name = 'y'").count() == 1
     assert wh.read("staging.customers").count() == 200
+
+
+def _stats_of_last_file(table_path: str) -> dict:
+    """The statistics Delta recorded for the last file it added to the table."""
+    added = []
+    for commit in sorted(Path(table_path, "_delta_log").glob("*.json")):
+        for line in commit.read_text().splitlines():
+            action = json.loads(line)
+            if "add" in action:
+                added.append(json.loads(action["add"]["stats"]))
+    return added[-1]
+
+
+def test_created_tables_keep_statistics_on_their_lookup_columns_only(spark, tmp_path):
+    wh = Warehouse(spark, WarehouseSettings(dir=str(tmp_path)),
+                   stats_columns=lambda name: ("id",) if name == "staging.customers" else ())
+    rows = spark.createDataFrame([("A", "Ann", T1), ("B", "Bob", T2)], SCHEMA).coalesce(1)
+    wh.overwrite(rows, "staging.customers")
+    wh.overwrite(rows, "marts.top_customers")
+    keyed, default = (wh.ref(n).path for n in ("staging.customers", "marts.top_customers"))
+    assert _properties(spark, keyed)[STATS_COLUMNS] == "id"
+    stats = _stats_of_last_file(keyed)
+    assert stats["numRecords"] == 2 and set(stats["minValues"]) == {"id"}
+    assert stats["minValues"]["id"] == "A" and stats["maxValues"]["id"] == "B"
+    # no lookup columns declared: Delta's default, every column (up to 32)
+    assert STATS_COLUMNS not in _properties(spark, default)
+    assert set(_stats_of_last_file(default)["minValues"]) == {"id", "name", "updated_at"}
+    # later writes keep the table's choice
+    wh.overwrite(rows, "staging.customers")
+    assert set(_stats_of_last_file(keyed)["minValues"]) == {"id"}
+
+
+def test_configured_table_properties_win_over_the_lookup_columns(spark, tmp_path):
+    wh = Warehouse(spark, WarehouseSettings(dir=str(tmp_path),
+                                            table_properties={STATS_COLUMNS: "name"}),
+                   stats_columns=lambda name: ("id",))
+    wh.overwrite(spark.createDataFrame([("A", "Ann", T1)], SCHEMA), "staging.customers")
+    assert _properties(spark, wh.ref("staging.customers").path)[STATS_COLUMNS] == "name"
+
+
+def _properties(spark, path: str) -> dict:
+    return spark.sql(f"DESCRIBE DETAIL delta.`{path}`").first()["properties"]

@@ -27,6 +27,9 @@ from rfm_spark.functions import content_hash_sql
 # `table_properties`: Delta 4.0's deletion-vector delete fails on a table with a column named
 # `path` ([AMBIGUOUS_REFERENCE] `filePath`), which audit.processed_files has.
 AUDIT = "audit."
+# Delta keeps min/max/null counts of 32 columns per file unless told which: only keys and
+# the columns writes find rows by are ever filtered on here (Model.stats_columns).
+STATS_COLUMNS = "delta.dataSkippingStatsColumns"
 
 
 @dataclass(frozen=True)
@@ -74,13 +77,16 @@ class Warehouse:
     """Reads, overwrites, appends and merges the pipeline's Delta tables."""
 
     def __init__(self, spark: SparkSession, settings: WarehouseSettings,
-                 versioned: Callable[[str], bool] = lambda name: True):
+                 versioned: Callable[[str], bool] = lambda name: True,
+                 stats_columns: Callable[[str], Sequence[str]] = lambda name: ()):
         """`versioned(name)`: whether a write to the table reads back its new version
         (and a MERGE its metrics): one log query per write, spent only on the tables whose
-        versions a run publishes."""
+        versions a run publishes. `stats_columns(name)`: the columns a table this writes
+        first keeps Delta file statistics on (none named: Delta's default, 32 columns)."""
         self.spark = spark
         self.settings = settings
         self.versioned = versioned
+        self.stats_columns = stats_columns
         self.commits: dict[str, Commit] = {}  # the latest commit of each table written
         self._present: set[str] = set()  # tables known to exist (the pipeline drops none)
 
@@ -249,9 +255,8 @@ class Warehouse:
         written = Observation()
         observed = df.observe(written, F.count(F.lit(1)).alias("rows"))
         writer = observed.write.format("delta").mode(mode)
-        if not name.startswith(AUDIT):  # used when the write creates the table
-            for key, value in self.settings.table_properties.items():
-                writer = writer.option(key, value)
+        for key, value in self._creation_properties(name).items():
+            writer = writer.option(key, value)
         if replace_where:
             writer = writer.option("replaceWhere", replace_where).option("mergeSchema", "true")
         elif mode == "overwrite":
@@ -270,6 +275,16 @@ class Warehouse:
         except Exception as exc:
             raise PipelineError(_short(exc), table=str(ref)) from exc
         return commit
+
+    def _creation_properties(self, name: str) -> dict[str, str]:
+        """Table properties for a write that creates the table (Delta ignores them on an
+        existing one): statistics on the table's lookup columns only, then the configured
+        `table_properties` (which win), except on the audit tables."""
+        stats = self.stats_columns(name)
+        properties = {STATS_COLUMNS: ",".join(stats)} if stats else {}
+        if not name.startswith(AUDIT):
+            properties.update(self.settings.table_properties)
+        return properties
 
     def _ensure_schema(self, catalog_name: str) -> None:
         parts = catalog_name.split(".")

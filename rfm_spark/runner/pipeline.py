@@ -147,7 +147,8 @@ def run_pipeline(spark: SparkSession, settings: Settings, options: RunOptions) -
     run has a row in audit/pipeline_runs, `running` until it ends, even when it fails."""
     refuse_missing_landing(settings, lambda folder: folder_exists(spark, folder))
     refuse_patterns_spark_rejects(spark, settings)
-    wh = Warehouse(spark, settings.warehouse, versioned=registry.is_published)
+    wh = Warehouse(spark, settings.warehouse, versioned=registry.is_published,
+                   stats_columns=registry.stats_columns)
     result = RunResult(run_id=new_run_id(), as_of=options.as_of)
     with warehouse_lock(settings.warehouse.dir, result.run_id):
         log.info("run %s: config %s, raw %s, warehouse %s", result.run_id, settings.source,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import re
 import shutil
 import subprocess
 import sys
@@ -65,6 +66,9 @@ def test_run_reconciles_and_marts_are_consistent(spark, landing, sample_build, t
                                 | (F.col("_run_id") != run_id)).isEmpty()
         staged = read(spark, warehouse, f"staging/{table}")
         assert staged.count() == counts["keys_in_staging"]
+    # file statistics on the lookup columns only (registry.stats_columns)
+    detail = spark.sql(f"DESCRIBE DETAIL delta.`{warehouse / 'staging/order_items'}`").first()
+    assert detail["properties"]["delta.dataSkippingStatsColumns"] == "order_id,line_no"
     reasons = {r[0] for r in read(spark, warehouse, "quarantine/orders")
                .select(F.explode("_dq_reasons")).distinct().collect()}
     assert {"unparsable_order_ts", "unknown_status", "missing_order_id",
@@ -157,6 +161,9 @@ def test_embedded_default_in_a_fresh_folder(tmp_path):
     assert (tmp_path / "data" / "raw" / "orders" / "delivery_0001.csv").exists()
     assert (tmp_path / "data" / "warehouse" / "marts" / "top_customers" / "_delta_log").is_dir()
     assert "staging.orders" in proc.stderr  # one log line per stage
+    # base.yaml's 64 shuffle partitions are the ceiling; ~1.5 MB of raw files need the floor
+    assert re.search(r"spark\.sql\.shuffle\.partitions = 2 for 1\.\d MB of raw files "
+                     r"\(at most 64\)", proc.stderr)
     assert "No Partition Defined for Window" not in proc.stderr  # no single-task windows
 
 

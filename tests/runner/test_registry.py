@@ -54,3 +54,20 @@ def test_marts_of_the_scores_are_whole_table_overwrites_in_run_order():
     names = [m.name for m in marts_of_the_scores()]
     assert names == ["marts.customer_segmentation", "marts.top_customers"]
     assert all(isinstance(m.write, Overwrite) for m in marts_of_the_scores())
+
+
+def test_statistics_are_kept_on_keys_and_the_columns_writes_find_rows_by():
+    expected = {
+        "staging.orders": ("order_id",),  # key, MERGE key
+        "staging.order_items": ("order_id", "line_no"),  # key; groups by order_id
+        "staging.order_versions": ("_source_file",),  # rows replaced per raw file
+        "quarantine.order_items": ("_source_file",),
+        "intermediate.customer_order_summary": ("customer_id",),
+        "snapshots.customer_segment_history": ("customer_id", "valid_from"),
+        "marts.top_customers": ("top_rank",),
+        "audit.pipeline_runs": ("run_id",),
+        "audit.dq_results": (),  # appended, never looked up: Delta's default
+    }
+    assert {name: registry.stats_columns(name) for name in expected} == expected
+    for model in registry.MODELS:  # every one is a column of its table
+        assert set(model.stats_columns) <= set(model.columns) or not model.columns, model.name
