@@ -27,7 +27,7 @@ from pathlib import Path
 from pyspark.sql import SparkSession
 
 from rfm_spark.config import SparkSettings
-from rfm_spark.errors import EnvironmentProblem
+from rfm_spark.errors import EnvironmentProblem, root_cause
 
 log = logging.getLogger("rfm_spark.session")
 MIN_JAVA = 17
@@ -102,9 +102,12 @@ def shuffle_partitions_sized(spark: SparkSession, input_bytes: int | None,
     Adaptive execution coalesces many small shuffles, not all, so a small run with 64
     partitions ran ~1,500 near-empty tasks: the 10k-order sample's warm full refresh took
     25-27 s with 64 and 17-18 s with 2. Unchanged when the input size is unknown (a Delta or
-    catalog source), `partition_mb` is 0, the session's value is not a number (a platform's
-    `auto`) or the session refuses the setting."""
-    current = spark.conf.get(SHUFFLE_PARTITIONS)
+    catalog source), `partition_mb` is 0, the session's value is hidden or not a number (a
+    platform's `auto`) or the session refuses the setting."""
+    try:
+        current = spark.conf.get(SHUFFLE_PARTITIONS)
+    except Exception:  # noqa: BLE001 - a platform may hide it: left as it is
+        current = None
     if input_bytes is None or not partition_mb or not str(current).isdigit():
         yield
         return
@@ -112,8 +115,7 @@ def shuffle_partitions_sized(spark: SparkSession, input_bytes: int | None,
     try:
         spark.conf.set(SHUFFLE_PARTITIONS, str(sized))
     except Exception as exc:  # noqa: BLE001 - a platform may pin it
-        log.warning("kept %s = %s (%s)", SHUFFLE_PARTITIONS, current,
-                    str(exc).splitlines()[0][:200])
+        log.warning("kept %s = %s (%s)", SHUFFLE_PARTITIONS, current, root_cause(exc)[:200])
         yield
         return
     log.info("%s = %d for %.1f MB of raw files (at most %s)", SHUFFLE_PARTITIONS, sized,
@@ -121,7 +123,11 @@ def shuffle_partitions_sized(spark: SparkSession, input_bytes: int | None,
     try:
         yield
     finally:
-        spark.conf.set(SHUFFLE_PARTITIONS, current)
+        try:
+            spark.conf.set(SHUFFLE_PARTITIONS, current)
+        except Exception as exc:  # noqa: BLE001 - a session gone must not hide why
+            log.warning("could not put back %s = %s (%s)", SHUFFLE_PARTITIONS, current,
+                        root_cause(exc)[:200])
 
 
 def get_spark(settings: SparkSettings) -> SparkSession:
