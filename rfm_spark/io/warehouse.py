@@ -23,12 +23,10 @@ from rfm_spark.config.guards import quote_name
 from rfm_spark.errors import PipelineError, RfmError, root_cause
 from rfm_spark.functions import content_hash_sql
 
-# The audit tables are small logs rewritten by replaceWhere; they are created without
-# `table_properties`: Delta 4.0's deletion-vector delete fails on a table with a column named
-# `path` ([AMBIGUOUS_REFERENCE] `filePath`), which audit.processed_files has.
+# Audit tables are created without `table_properties`: Delta 4.0's deletion-vector delete
+# fails on a column named `path` ([AMBIGUOUS_REFERENCE] `filePath`, audit.processed_files).
 AUDIT = "audit."
-# Delta keeps min/max/null counts of 32 columns per file unless told which: only keys and
-# the columns writes find rows by are ever filtered on here (Model.stats_columns).
+# Delta keeps file statistics on 32 columns unless told which (Model.stats_columns).
 STATS_COLUMNS = "delta.dataSkippingStatsColumns"
 
 
@@ -81,8 +79,8 @@ class Warehouse:
                  stats_columns: Callable[[str], Sequence[str]] = lambda name: ()):
         """`versioned(name)`: whether a write to the table reads back its new version
         (and a MERGE its metrics): one log query per write, spent only on the tables whose
-        versions a run publishes. `stats_columns(name)`: the columns a table this writes
-        first keeps Delta file statistics on (none named: Delta's default, 32 columns)."""
+        versions a run publishes. `stats_columns(name)`: the columns a table created here
+        keeps file statistics on (none: Delta's default)."""
         self.spark = spark
         self.settings = settings
         self.versioned = versioned
@@ -277,14 +275,11 @@ class Warehouse:
         return commit
 
     def _creation_properties(self, name: str) -> dict[str, str]:
-        """Table properties for a write that creates the table (Delta ignores them on an
-        existing one): statistics on the table's lookup columns only, then the configured
-        `table_properties` (which win), except on the audit tables."""
+        """Properties for a write that creates the table (Delta ignores them on an existing
+        one): statistics on its lookup columns, then `table_properties` (not on audit)."""
         stats = self.stats_columns(name)
-        properties = {STATS_COLUMNS: ",".join(stats)} if stats else {}
-        if not name.startswith(AUDIT):
-            properties.update(self.settings.table_properties)
-        return properties
+        return {**({STATS_COLUMNS: ",".join(stats)} if stats else {}),
+                **({} if name.startswith(AUDIT) else self.settings.table_properties)}
 
     def _ensure_schema(self, catalog_name: str) -> None:
         parts = catalog_name.split(".")
