@@ -8,10 +8,13 @@ In one process and one run, on the same generated data:
   (d) the CLV stage as a run builds it (customer order summary -> statistics -> fits ->
       scores -> marts/customer_lifetime_value), its share of (a), and the per-customer CLV
       statistics from staged orders computed by rfm_spark and by DuckDB, compared;
-  (e) (a) again at each size of --scale, to show how cost grows.
+  (e) (a) again at each size of --scale, to show how cost grows;
+  (f) staging of orders and order lines, raw CSV to typed and deduplicated tables, by
+      rfm_spark and by DuckDB (a floor: staging_yardstick.py).
 Prints a table (stage, rows, seconds, rows/s, ratio) and writes it as JSON under
 bench/results/. Timings are reported, never asserted. DuckDB is a bench-only dependency
-(`pip install -e '.[bench]'`). Counters: bench/counters.py; the DuckDB side: yardstick.py.
+(`pip install -e '.[bench]'`). Counters: bench/counters.py; the DuckDB side: yardstick.py
+and staging_yardstick.py.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from pathlib import Path
 
 from counters import Counted, Row, counted
 from pyspark.sql import SparkSession
+from staging_yardstick import staging_side_by_side
 from yardstick import clv_side_by_side, rfm_side_by_side
 
 from rfm_spark.io.warehouse import Warehouse
@@ -133,6 +137,8 @@ def main(argv: list[str] | None = None) -> int:
                         jobs=full.jobs, commits=full.commits, rows_written=full.rows_written))
         if size != args.orders:
             continue
+        rows += staging_side_by_side(spark, load_settings(overrides={
+            "raw.dir": str(landing), "warehouse.dir": str(work / "bench_staging")}), work)
         added = add_delivery(landing, size)
         incr = timed_run(spark, settings, False, warehouse)
         rows.append(Row(f"incremental run, +{added:,} new/changed orders (1%){clv}", added,
