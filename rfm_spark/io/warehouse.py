@@ -28,6 +28,8 @@ from rfm_spark.functions import content_hash_sql
 AUDIT = "audit."
 # Delta keeps file statistics on 32 columns unless told which (Model.stats_columns).
 STATS_COLUMNS = "delta.dataSkippingStatsColumns"
+# Reading a path that holds no Delta table: nothing there, or no _delta_log.
+NOT_A_DELTA_TABLE = ("PATH_NOT_FOUND", "DELTA_TABLE_NOT_FOUND")
 
 
 @dataclass(frozen=True)
@@ -105,12 +107,10 @@ class Warehouse:
         if ref.catalog_name:
             found = self.spark.catalog.tableExists(quote_name(ref.catalog_name))
         else:
-            try:  # SQL, not DeltaTable.isDeltaTable: the same on classic and Spark Connect
-                self.spark.sql(f"DESCRIBE HISTORY {ref.sql} LIMIT 1")
-                found = True
+            try:  # resolving it reads the log, no Spark job (DESCRIBE HISTORY runs one)
+                found = self.read(name).schema is not None
             except AnalysisException as exc:
-                if "DELTA_TABLE_ONLY_OPERATION" not in str(exc) and \
-                        "PATH_NOT_FOUND" not in str(exc):
+                if not any(code in str(exc) for code in NOT_A_DELTA_TABLE):
                     raise
                 found = False
         if found:

@@ -173,7 +173,7 @@ def run_pipeline(spark: SparkSession, settings: Settings, options: RunOptions) -
                                           settings.spark.shuffle_partition_mb):
                 _run(spark, wh, settings, options, result, batch, gate, history)
             result.table_versions = {
-                **{name: v for name, v in published_versions(wh).items()
+                **{name: v for name, v in history.published.items()
                    if registry.is_published(name)},
                 **{name: c.version for name, c in wh.commits.items()
                    if c.version is not None and registry.is_published(name)},

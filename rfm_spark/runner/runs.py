@@ -14,12 +14,13 @@ import logging
 import uuid
 from dataclasses import dataclass, field
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from rfm_spark import registry
 from rfm_spark.audit_schemas import PIPELINE_RUNS
 from rfm_spark.io.warehouse import Warehouse
+from rfm_spark.model import enforce_columns
 from rfm_spark.quality.checks import RuleResult
 from rfm_spark.runner.writes import write
 
@@ -109,6 +110,7 @@ class RunHistory:
 
     runs: tuple[PastRun, ...] = ()
     stale: tuple[dict, ...] = ()  # whole rows (column -> value) of runs still `running`
+    published: dict[str, int] = field(default_factory=dict)  # see published_versions()
 
     @staticmethod
     def read(wh: Warehouse) -> RunHistory:
@@ -116,13 +118,17 @@ class RunHistory:
         if runs is None:
             return RunHistory()
         whole = F.struct(*[F.col(f.name) for f in PIPELINE_RUNS.fields])
+        succeeded = F.col("status") == "succeeded"
         rows = runs.select("run_id", "status", "full_refresh", "started_at", "as_of_date",
-                           F.when(F.col("status") == "running", whole).alias("whole")
-                           ).collect()
+                           F.when(F.col("status") == "running", whole).alias("whole"),
+                           F.when(succeeded, _versions(runs)).alias("versions")).collect()
+        last = max((r for r in rows if r["status"] == "succeeded"),
+                   key=lambda r: r["started_at"], default=None)
         return RunHistory(
             tuple(PastRun(r["run_id"], r["status"], bool(r["full_refresh"]), r["started_at"],
                           r["as_of_date"]) for r in rows),
-            tuple(r["whole"].asDict() for r in rows if r["whole"] is not None))
+            tuple(r["whole"].asDict() for r in rows if r["whole"] is not None),
+            dict(last["versions"] or {}) if last is not None else {})
 
     def interrupted_full_refresh(self) -> str | None:
         """The run id of the latest full refresh when it did not succeed (killed, failed):
@@ -150,17 +156,26 @@ def open_run(spark: SparkSession, wh: Warehouse, result: RunResult, history: Run
         values = {**stale, "status": "abandoned",
                   "message": "the process ended before the run finished"}
         rows.append(tuple(values[f.name] for f in PIPELINE_RUNS.fields))
-    write(wh, TABLE, spark.createDataFrame(rows, PIPELINE_RUNS), values=[r[0] for r in rows])
+    df = spark.createDataFrame(rows, PIPELINE_RUNS)
+    if history.stale:
+        write(wh, TABLE, df, values=[r[0] for r in rows])
+    else:  # a new run id has no row to replace: an append (a replaceWhere reads every file)
+        wh.append(enforce_columns(TABLE, df), TABLE.name)
+
+
+def _versions(runs: DataFrame) -> Column:
+    """The runs' table_versions (a table from before that column has none)."""
+    return F.col("table_versions") if "table_versions" in runs.columns else F.lit(None)
 
 
 def published_versions(wh: Warehouse) -> dict[str, int]:
     """{table: Delta version} as the latest succeeded run published them ({} before any)."""
     runs = _runs(wh)
-    if runs is None or "table_versions" not in runs.columns:
+    if runs is None:
         return {}
     last = (runs.where(F.col("status") == "succeeded").orderBy(F.col("started_at").desc())
-            .select("table_versions").first())
-    return dict(last["table_versions"] or {}) if last is not None else {}
+            .select(_versions(runs).alias("versions")).first())
+    return dict(last["versions"] or {}) if last is not None else {}
 
 
 def read_published(wh: Warehouse, name: str, versions: dict[str, int]) -> DataFrame:
