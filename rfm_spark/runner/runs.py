@@ -110,7 +110,8 @@ class RunHistory:
 
     runs: tuple[PastRun, ...] = ()
     stale: tuple[dict, ...] = ()  # whole rows (column -> value) of runs still `running`
-    published: dict[str, int] = field(default_factory=dict)  # see published_versions()
+    # the table versions of the latest succeeded run ({} before any)
+    published: dict[str, int] = field(default_factory=dict)
 
     @staticmethod
     def read(wh: Warehouse) -> RunHistory:
@@ -170,12 +171,7 @@ def _versions(runs: DataFrame) -> Column:
 
 def published_versions(wh: Warehouse) -> dict[str, int]:
     """{table: Delta version} as the latest succeeded run published them ({} before any)."""
-    runs = _runs(wh)
-    if runs is None:
-        return {}
-    last = (runs.where(F.col("status") == "succeeded").orderBy(F.col("started_at").desc())
-            .select(_versions(runs).alias("versions")).first())
-    return dict(last["versions"] or {}) if last is not None else {}
+    return RunHistory.read(wh).published
 
 
 def read_published(wh: Warehouse, name: str, versions: dict[str, int]) -> DataFrame:
