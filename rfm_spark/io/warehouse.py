@@ -21,7 +21,7 @@ from pyspark.sql import functions as F
 from rfm_spark.config import WarehouseSettings
 from rfm_spark.config.guards import quote_name
 from rfm_spark.errors import PipelineError, RfmError, root_cause
-from rfm_spark.functions import content_hash_sql
+from rfm_spark.io import merge_statements
 
 # Audit tables are created without `table_properties`: Delta 4.0's deletion-vector delete
 # fails on a column named `path` ([AMBIGUOUS_REFERENCE] `filePath`, audit.processed_files).
@@ -156,7 +156,7 @@ class Warehouse:
             return self.overwrite(df, name)
         if not values:
             return NO_COMMIT
-        listed = ", ".join(_sql_string(v) for v in sorted(set(values)))
+        listed = ", ".join(merge_statements.sql_literal(v) for v in sorted(set(values)))
         return self._write(df, name, mode="overwrite", replace_where=f"`{column}` IN ({listed})")
 
     def merge_upsert(
@@ -176,21 +176,7 @@ class Warehouse:
         """
         if not self.exists(name):
             return self.overwrite(df, name)
-        columns = [c for c in df.columns]
-        condition = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in keys)
-        changed = " OR ".join(f"NOT (t.`{c}` <=> s.`{c}`)" for c in columns if c not in keys)
-        changed = f"({changed or 'false'})"
-        if newer_than:
-            t_hash, s_hash = content_hash_sql("t", columns), content_hash_sql("s", columns)
-            newer = (f"(s.`{newer_than}` > t.`{newer_than}` OR (s.`{newer_than}` = "
-                     f"t.`{newer_than}` AND {s_hash} > {t_hash}))")
-            update_when = f"{newer} AND {changed}"
-        else:
-            update_when = changed
-        return self._merge(name, df, f"""
-            ON {condition}
-            WHEN MATCHED AND {update_when} THEN UPDATE SET *
-            WHEN NOT MATCHED THEN INSERT *""")
+        return self._merge(name, df, merge_statements.upsert(df.columns, keys, newer_than))
 
     def merge_replace_groups(
         self,
@@ -204,29 +190,27 @@ class Warehouse:
 
         Rows of those groups that `df` no longer has are deleted, changed rows updated, new
         rows inserted; other groups are untouched. (Order lines of re-sent orders, summary
-        rows of customers whose orders changed.)
+        rows of customers whose orders changed.) The groups are collected (one small job)
+        and named in the statement, so only the MERGE reads the table; a scope too large to
+        name is joined with the table instead, into source rows marking what to delete.
         """
         if not self.exists(name):
             return self.overwrite(df, name)
-        target = self.read(name)
-        in_scope = target.join(groups.select(*group_keys).distinct(), on=list(group_keys),
-                               how="left_semi")
+        scope = groups.select(*group_keys).distinct()
+        named = _scope_to_name(scope, group_keys)
+        if named is not None:
+            if not named:
+                return NO_COMMIT  # no group in scope: nothing to replace
+            return self._merge(name, df, merge_statements.replace_named_groups(
+                df.columns, group_keys[0], row_keys, named))
+        # too many groups to name: the source marks the target rows to delete
+        in_scope = self.read(name).join(scope, on=list(group_keys), how="left_semi")
         gone = in_scope.select(*row_keys).join(df.select(*row_keys), on=list(row_keys),
                                                how="left_anti")
         source = df.withColumn("_action", F.lit("upsert")).unionByName(
-            gone.withColumn("_action", F.lit("delete")), allowMissingColumns=True
-        )
-        condition = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in row_keys)
-        changed = " OR ".join(f"NOT (t.`{c}` <=> s.`{c}`)" for c in df.columns
-                              if c not in row_keys) or "false"
-        columns = ", ".join(f"`{c}`" for c in df.columns)
-        values = ", ".join(f"s.`{c}`" for c in df.columns)
-        assignments = ", ".join(f"`{c}` = s.`{c}`" for c in df.columns)
-        return self._merge(name, source, f"""
-            ON {condition}
-            WHEN MATCHED AND s._action = 'delete' THEN DELETE
-            WHEN MATCHED AND s._action = 'upsert' AND ({changed}) THEN UPDATE SET {assignments}
-            WHEN NOT MATCHED AND s._action = 'upsert' THEN INSERT ({columns}) VALUES ({values})""")
+            gone.withColumn("_action", F.lit("delete")), allowMissingColumns=True)
+        return self._merge(name, source, merge_statements.replace_marked_rows(
+            df.columns, row_keys, "_action"))
 
     def _merge(self, name: str, source: DataFrame, clauses: str) -> Commit:
         """One SQL MERGE INTO the table from `source` (aliased s; the target is t), through a
@@ -296,5 +280,17 @@ def _short(exc: Exception) -> str:
     return first
 
 
-def _sql_string(value: str) -> str:
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+def _scope_to_name(scope: DataFrame, group_keys: Sequence[str]) -> list | None:
+    """The scope's group values when a MERGE can name them (one key column, at most
+    INLINE_SCOPE_KEYS values, each with a SQL literal); None otherwise. One small job."""
+    if len(group_keys) != 1:
+        return None
+    values = [row[0] for row in scope.limit(merge_statements.INLINE_SCOPE_KEYS + 1).collect()]
+    if len(values) > merge_statements.INLINE_SCOPE_KEYS:
+        return None
+    try:
+        for value in values:
+            merge_statements.sql_literal(value)
+    except TypeError:
+        return None
+    return sorted(values, key=lambda v: (v is None, str(v)))

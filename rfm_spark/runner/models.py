@@ -107,7 +107,8 @@ def build_intermediate(wh: Warehouse, gate: Gate, ctx: BuildContext, plan: Plan
             rewritten = previous is None or previous != ctx.as_of
             commits = side_by_side({
                 SUMMARY.name: (lambda: write(wh, SUMMARY, summary, full_refresh=True))
-                if rewritten else (lambda: write(wh, SUMMARY, rows, scope=scope)),
+                if rewritten else (lambda: write(wh, SUMMARY, scopes.rows_of(
+                    summary, scope, ["customer_id"]), scope=scope)),  # from the cache
                 SCORES.name: lambda: write(wh, SCORES, scores),
             })
             summary_commit, scores_commit = commits[SUMMARY.name], commits[SCORES.name]
@@ -193,7 +194,9 @@ def _customers_history(wh: Warehouse, ctx: BuildContext, plan: Plan):
     if not plan.customer_files:
         return current, lambda: None  # no new customer versions: unchanged
     scope = scopes.from_files(versions, plan.customer_files, "customer_id")
+    scope = local_checkpoint(scope) or scope
     rows = build(CUSTOMERS_HISTORY, ctx, scopes.rows_of(versions, scope, ["customer_id"]))
+    rows = local_checkpoint(rows) or rows  # computed once: checked, then merged
     return (after_replacing_groups(current, rows, scope, CUSTOMERS_HISTORY.write),
             lambda: write(wh, CUSTOMERS_HISTORY, rows, scope=scope))
 

@@ -8,6 +8,7 @@ from chispa import assert_df_equality
 
 from rfm_spark.config import WarehouseSettings
 from rfm_spark.errors import PipelineError
+from rfm_spark.io import merge_statements
 from rfm_spark.io.warehouse import Warehouse
 from rfm_spark.model import (
     Append,
@@ -83,16 +84,34 @@ def test_replace_by_source_file_replaces_only_the_files_read(spark, wh):
     assert table(wh).count() == 2
 
 
-def test_replace_groups_makes_the_scoped_groups_equal_to_the_rows(spark, wh):
+@pytest.mark.parametrize("named", [True, False], ids=["groups named", "groups too many"])
+def test_replace_groups_makes_the_scoped_groups_equal_to_the_rows(spark, wh, monkeypatch,
+                                                                   named):
+    """Named in the MERGE (a small scope) or marked in its source (a scope too large to
+    name), the same rows; a group value with quote and backslash is named literally."""
+    if not named:
+        monkeypatch.setattr(merge_statements, "INLINE_SCOPE_KEYS", 0)
+    odd = "g'\\1"
     groups = model(ReplaceGroups(("g",), ("k",)))
-    write(wh, groups, frame(spark, FIRST))
-    rows = frame(spark, [("a", "g1", 10, "f3"), ("e", "g1", 5, "f3")])
-    scope = spark.createDataFrame([("g1",)], "g string")
-    expected = frame(spark, [("a", "g1", 10, "f3"), ("e", "g1", 5, "f3"), ("c", "g2", 3, "f2")])
+    write(wh, groups, frame(spark, [*FIRST, ("x", odd, 7, "f1"), ("y", odd, 8, "f1")]))
+    rows = frame(spark, [("a", "g1", 10, "f3"), ("e", "g1", 5, "f3"), ("y", odd, 9, "f3"),
+                         ("n", "g9", 1, "f3")])
+    scope = spark.createDataFrame([("g1",), (odd,), ("g9",), ("g1",)], "g string")
+    expected = frame(spark, [("a", "g1", 10, "f3"), ("e", "g1", 5, "f3"), ("c", "g2", 3, "f2"),
+                             ("y", odd, 9, "f3"), ("n", "g9", 1, "f3")])
     same(after_replacing_groups(table(wh), rows, scope, groups.write), expected)
     commit = write(wh, groups, rows, scope=scope)
-    assert commit.rows == 2  # a updated, e inserted (b deleted)
+    assert commit.rows == 4  # a and y updated, e and n inserted (b and x deleted)
     same(table(wh), expected)
+
+
+def test_replace_groups_with_an_empty_scope_commits_nothing(spark, wh):
+    groups = model(ReplaceGroups(("g",), ("k",)))
+    write(wh, groups, frame(spark, FIRST))
+    version = wh.last_commit(groups.name)[0]
+    commit = write(wh, groups, frame(spark, []), scope=spark.createDataFrame([], "g string"))
+    assert (commit.rows, wh.last_commit(groups.name)[0]) == (0, version)
+    same(table(wh), frame(spark, FIRST))
 
 
 def test_replace_groups_needs_a_scope(spark, wh):
