@@ -198,12 +198,18 @@ class Warehouse:
             return self.overwrite(df, name)
         scope = groups.select(*group_keys).distinct()
         named = _scope_to_name(scope, group_keys)
+        if named == []:
+            return NO_COMMIT  # no group in scope: nothing to replace
+        clauses = None
         if named is not None:
-            if not named:
-                return NO_COMMIT  # no group in scope: nothing to replace
-            return self._merge(name, df, merge_statements.replace_named_groups(
-                df.columns, group_keys[0], row_keys, named))
-        # too many groups to name: the source marks the target rows to delete
+            try:
+                clauses = merge_statements.replace_named_groups(df.columns, group_keys[0],
+                                                                row_keys, named)
+            except TypeError:  # a value with no SQL literal
+                clauses = None
+        if clauses is not None:
+            return self._merge(name, df, clauses)
+        # groups too many (or unnameable): the source marks the target rows to delete
         in_scope = self.read(name).join(scope, on=list(group_keys), how="left_semi")
         gone = in_scope.select(*row_keys).join(df.select(*row_keys), on=list(row_keys),
                                                how="left_anti")
@@ -282,15 +288,10 @@ def _short(exc: Exception) -> str:
 
 def _scope_to_name(scope: DataFrame, group_keys: Sequence[str]) -> list | None:
     """The scope's group values when a MERGE can name them (one key column, at most
-    INLINE_SCOPE_KEYS values, each with a SQL literal); None otherwise. One small job."""
+    INLINE_SCOPE_KEYS values); None otherwise. One small job."""
     if len(group_keys) != 1:
         return None
     values = [row[0] for row in scope.limit(merge_statements.INLINE_SCOPE_KEYS + 1).collect()]
     if len(values) > merge_statements.INLINE_SCOPE_KEYS:
-        return None
-    try:
-        for value in values:
-            merge_statements.sql_literal(value)
-    except TypeError:
         return None
     return sorted(values, key=lambda v: (v is None, str(v)))
