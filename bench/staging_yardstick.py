@@ -26,7 +26,7 @@ from pyspark.sql import SparkSession
 from rfm_spark.io.warehouse import Warehouse
 from rfm_spark.model import BuildContext
 from rfm_spark.runner.pipeline import list_landing
-from rfm_spark.runner.staging import Batch, stage
+from rfm_spark.runner.staging import Batch, stage, with_keys
 from rfm_spark.staging.orders import status_lookup
 
 STAGED = ("orders", "order_items")
@@ -108,8 +108,9 @@ def staging_side_by_side(spark: SparkSession, settings, work: Path) -> list[Row]
     ctx = BuildContext(as_of=None, rules=settings, run_time=dt.datetime.now(dt.UTC))
     with counted(spark, warehouse) as ours:
         staged = stage(spark, wh, settings, Batch(files, full_refresh=True), ctx, "bench")
-    keys = {c.table: c.keys_in_staging for c in staged.counts}
-    read = sum(c.rows_read for c in staged.counts)
+    _, counts = with_keys(wh, staged, True, {}, True)  # from the overwrites' commits
+    keys = {c.table: c.keys_in_staging for c in counts}
+    read = sum(c.rows_read for c in counts)
 
     out = work / "export_staging"
     shutil.rmtree(out, ignore_errors=True)

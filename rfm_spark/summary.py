@@ -56,8 +56,9 @@ def render_summary(spark: SparkSession, settings: Settings, result: RunResult) -
                  f"{'in staging':>11}  reconciles")
     for c in result.staging:
         ok = "yes" if c.rows_read == c.rows_quarantined + c.rows_accepted else "NO"
+        keys = "-" if c.keys_in_staging is None else f"{c.keys_in_staging:,}"
         lines.append(f"{c.table:<12} {c.rows_read:>10,} {c.rows_quarantined:>12,} "
-                     f"{c.rows_accepted:>10,} {c.keys_in_staging:>11,}  {ok}")
+                     f"{c.rows_accepted:>10,} {keys:>11}  {ok}")
     if result.missing_files:
         lines.append(f"{len(result.missing_files)} processed raw file(s) are no longer in the "
                      "landing (their rows stay staged): "

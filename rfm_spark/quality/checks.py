@@ -2,7 +2,8 @@
 
 Per table: one aggregation evaluates every row rule, the row count, every freshness rule
 and the first `unique` rule together (grouped by that rule's columns, then summed); each
-further `unique` rule adds one grouped job and each `relationships` rule one anti-join job.
+further `unique` rule adds one grouped job, each `relationships` rule one anti-join job and
+each `scd2` rule one windowed job (which counts the rows of a table that has only those).
 Failing-key samples are the smallest and largest failing keys, which keeps them bounded
 and deterministic.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import Window as W
@@ -20,8 +22,6 @@ from pyspark.sql import functions as F
 from rfm_spark.config import QualityRule, QualityTable
 from rfm_spark.config.quality import ROW_RULES, parse_threshold
 from rfm_spark.errors import DataQualityError
-from rfm_spark.functions import reasons
-from rfm_spark.staging.cleansing import REASONS
 
 
 @dataclass
@@ -41,6 +41,11 @@ class RuleResult:
         return self.status == "pass"
 
 
+class TableCheck(NamedTuple):
+    results: list[RuleResult]
+    rows: int | None  # the table's rows, counted by the rules' own pass (None: no rule)
+
+
 def row_rule_failure(rule: QualityRule) -> Column:
     """True where a row fails a row rule. NULL passes every rule except not_null."""
     c = F.col(rule.column)
@@ -58,35 +63,6 @@ def row_rule_failure(rule: QualityRule) -> Column:
             outside = outside | (c > F.lit(rule.max))
         return c.isNotNull() & outside
     raise ValueError(f"{rule.type} is not a row rule")
-
-
-def with_quarantine_rules(validated: DataFrame, rules: Sequence[QualityRule]) -> DataFrame:
-    """Add the names of failed quarantine-severity rules to `_dq_reasons`."""
-    checks = [(row_rule_failure(r), r.rule_name) for r in rules if r.severity == "quarantine"]
-    if not checks:
-        return validated
-    return validated.withColumn(REASONS, F.concat(F.col(REASONS), reasons(checks)))
-
-
-def quarantine_counts(rules: Sequence[QualityRule]) -> list[Column]:
-    """Aggregates counting the rows each quarantine rule sent to quarantine."""
-    return [
-        F.count(F.when(F.array_contains(REASONS, r.rule_name), 1)).alias(f"q::{r.rule_name}")
-        for r in rules if r.severity == "quarantine"
-    ]
-
-
-def quarantine_results(table: str, rules: Sequence[QualityRule], totals, rows_read: int
-                       ) -> list[RuleResult]:
-    out = []
-    for rule in rules:
-        if rule.severity != "quarantine":
-            continue
-        failed = int(totals[f"q::{rule.rule_name}"])
-        out.append(RuleResult(table, rule.rule_name, ",".join(rule.target_columns),
-                              "quarantine", "quarantined" if failed else "pass", failed,
-                              rows_read, [], f"{failed} row(s) moved to quarantine"))
-    return out
 
 
 def _status(rule: QualityRule, failed: int, total: int) -> str:
@@ -118,15 +94,18 @@ def check_table(
     as_of: dt.date,
     run_time: dt.datetime,
     lookup: Callable[[str], DataFrame],
-) -> list[RuleResult]:
-    """Evaluate the table's warn and error rules (quarantine rules run in staging)."""
+) -> TableCheck:
+    """Evaluate the table's warn and error rules (quarantine rules run in staging); the
+    table's row count comes with them."""
     rules = [r for r in spec.rules if r.severity != "quarantine"]
     if not rules:
-        return []
+        return TableCheck([], None)
     key = _key(spec.key)
     folded = next((i for i, r in enumerate(rules) if r.type == "unique"), None)
-    row = _one_pass(df, rules, key, folded)  # one Spark job for the rules above
-    total = int(row["_total"] or 0)
+    # one Spark job for the rules above; a history's invariants count its rows themselves
+    only_history = all(r.type == "scd2" for r in rules)
+    row = None if only_history else _one_pass(df, rules, key, folded)
+    total = None if row is None else int(row["_total"] or 0)
     results = []
     for i, rule in enumerate(rules):
         columns = ",".join(rule.target_columns)
@@ -149,14 +128,15 @@ def check_table(
         elif rule.type == "unique":
             failed, sample, detail = _duplicates(df, rule.columns)
         elif rule.type == "scd2":
-            failed, sample, detail = _history_breaks(df, rule.columns, key)
+            failed, sample, detail, total = _history_breaks(df, rule.columns, key)
+            checked = total
         else:  # relationships
             failed, sample = _orphans(df, rule, lookup(rule.to), key)
             detail = f"{rule.column} not found in {rule.to}.{rule.field}" if failed else ""
         results.append(RuleResult(table, rule.rule_name, columns, rule.severity,
                                   _status(rule, failed, checked), failed, checked, sample,
                                   detail))
-    return results
+    return TableCheck(results, total)
 
 
 def _one_pass(df: DataFrame, rules: Sequence[QualityRule], key: Column | None,
@@ -218,7 +198,7 @@ def _duplicates(df: DataFrame, columns: Sequence[str]) -> tuple[int, list[str], 
 
 
 def _history_breaks(df: DataFrame, key_columns: Sequence[str], key: Column | None
-                    ) -> tuple[int, list[str], str]:
+                    ) -> tuple[int, list[str], str, int]:
     """SCD2 invariants per key: valid_from < valid_to, no overlapping intervals, at most one
     current row (and is_current exactly when valid_to is NULL), no two consecutive
     versions with the same row_hash (touching intervals, the first not ended by a delete)."""
@@ -244,13 +224,14 @@ def _history_breaks(df: DataFrame, key_columns: Sequence[str], key: Column | Non
         any_break = any_break | F.col(f"_{name}")
     sample_key = key if key is not None else _key(key_columns)
     row = flagged.agg(
+        F.count(F.lit(1)).alias("rows"),
         F.count(F.when(any_break, 1)).alias("n"),
         F.min(F.when(any_break, sample_key)).alias("lo"),
         F.max(F.when(any_break, sample_key)).alias("hi"),
         *[F.count(F.when(F.col(f"_{name}"), 1)).alias(name) for name in checks],
     ).first()
     detail = ", ".join(f"{name} {row[name]}" for name in checks if row[name])
-    return int(row["n"]), _sample(row["lo"], row["hi"]), detail
+    return int(row["n"]), _sample(row["lo"], row["hi"]), detail, int(row["rows"])
 
 
 def _orphans(df: DataFrame, rule: QualityRule, parent: DataFrame, key: Column | None

@@ -45,6 +45,7 @@ class Gate:
         self.as_of = as_of
         self.run_time = dt.datetime.now(dt.UTC).replace(tzinfo=None)
         self.results: list[RuleResult] = []
+        self.rows: dict[str, int] = {}  # the rows of each table checked, as checked
 
     def check(self, frames: Mapping[str, DataFrame],
               carried: Sequence[RuleResult] = ()) -> None:
@@ -69,7 +70,10 @@ class Gate:
         with ThreadPoolExecutor(max_workers=max(1, min(PARALLEL_TABLES, len(checked))),
                                 thread_name_prefix="rfm-checks") as pool:
             outcomes = [f.result() for f in [pool.submit(one, *item) for item in checked]]
-        for (table, _, _), (found, jobs, seconds) in zip(checked, outcomes, strict=True):
+        for (table, _, _), ((found, rows), jobs, seconds) in zip(checked, outcomes,
+                                                                  strict=True):
+            if rows is not None:
+                self.rows[table] = rows
             failing = sum(1 for r in found if not r.passed)
             log.info("checks %-29s %d rule(s), %d not passed, %s Spark job(s) (%.1f s)",
                      table, len(found), failing, jobs, seconds)

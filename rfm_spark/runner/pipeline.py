@@ -38,7 +38,7 @@ from rfm_spark.runner.runs import (
     read_published,
     record_run,
 )
-from rfm_spark.runner.staging import Batch, stage
+from rfm_spark.runner.staging import Batch, stage, with_keys
 from rfm_spark.session import shuffle_partitions_sized
 
 log = logging.getLogger("rfm_spark.pipeline")
@@ -211,17 +211,22 @@ def _run(spark: SparkSession, wh: Warehouse, settings: Settings, options: RunOpt
                                                for t, f in batch.files.items()))
     staging_ctx = BuildContext(as_of=None, rules=settings, run_time=result.started_at)
     staged = stage(spark, wh, settings, batch, staging_ctx, result.run_id)
-    result.fold(staged.rows_written, staged.counts)
-    result.as_of = resolve_as_of(wh, settings, options.as_of)
-    if result.as_of is None:
-        log.warning("no completed orders in staging: the marts are written empty")
-        result.as_of = dt.datetime.now(dt.UTC).date()
-    gate.as_of = result.as_of
-    log.info("as_of %s", result.as_of.isoformat())
-    if options.as_of is None:  # decided by the staged orders (a declared one was checked)
-        refuse_going_back(wh, result.as_of, options.rebuild_history)
-    gate.check({m.name: wh.read(m.name) for m in registry.layer("staging") if m.checkable},
-               carried=staged.results)
+    try:
+        result.as_of = resolve_as_of(wh, settings, options.as_of)
+        if result.as_of is None:
+            log.warning("no completed orders in staging: the marts are written empty")
+            result.as_of = dt.datetime.now(dt.UTC).date()
+        gate.as_of = result.as_of
+        log.info("as_of %s", result.as_of.isoformat())
+        if options.as_of is None:  # decided by the staged orders (a declared one was checked)
+            refuse_going_back(wh, result.as_of, options.rebuild_history)
+        gate.check({m.name: wh.read(m.name) for m in registry.layer("staging") if m.checkable},
+                   carried=staged.results)
+    except BaseException:  # on record with the keys known (no Spark work on the way out)
+        result.fold(*with_keys(wh, staged, batch.full_refresh, gate.rows, False))
+        raise
+    # the keys in staging as the checks counted them (their pass reads every table)
+    result.fold(*with_keys(wh, staged, batch.full_refresh, gate.rows, True))
     up_to_date = (batch.is_empty and not batch.full_refresh and not options.rebuild_history
                   and is_up_to_date(wh, result.as_of, settings.clv.enabled))
     if up_to_date:

@@ -38,7 +38,7 @@ class TableCounts:
     rows_read: int
     rows_quarantined: int
     rows_accepted: int
-    keys_in_staging: int
+    keys_in_staging: int | None  # None: not counted (the run stopped before its checks)
     files_read: int = 0
 
 

@@ -13,7 +13,9 @@ Full refresh: the same transforms over every file, tables overwritten.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -28,8 +30,8 @@ from rfm_spark.io.warehouse import Warehouse
 from rfm_spark.logs import fmt_count, timed
 from rfm_spark.materialize import local_checkpoint, persisted
 from rfm_spark.model import BuildContext, Model, ReplaceBySourceFile
-from rfm_spark.quality.checks import (
-    RuleResult,
+from rfm_spark.quality.checks import RuleResult
+from rfm_spark.quality.quarantine import (
     quarantine_counts,
     quarantine_results,
     with_quarantine_rules,
@@ -61,7 +63,8 @@ class Batch:
 class StagingOutcome:
     counts: list[TableCounts] = field(default_factory=list)
     results: list[RuleResult] = field(default_factory=list)  # quarantine + reconciliation
-    rows_written: dict[str, int] = field(default_factory=dict)
+    rows_written: dict[str, int] = field(default_factory=dict)  # quarantine tables
+    written: list[str] = field(default_factory=list)  # raw tables staged by the run
     touched_orders: DataFrame | None = None  # order_id of orders changed by the batch
 
 
@@ -75,16 +78,17 @@ class _Staged:
 
 def stage(spark: SparkSession, wh: Warehouse, settings: Settings, batch: Batch,
           ctx: BuildContext, run_id: str) -> StagingOutcome:
-    """Stage the raw tables. customers, products and orders are independent and are
-    staged side by side (a small delivery is bound by per-job latency, not by the cores);
-    order_items follows orders, whose version log chooses its lines."""
+    """Stage the raw tables. Each raw table's rows are typed, checked and logged
+    independently, so the four are staged side by side (a small delivery is bound by
+    per-job latency, not by the cores); the order lines are chosen after, from the
+    version logs of orders and lines."""
     def one(table: str) -> _Staged:
         return _stage_table(spark, wh, settings, batch, ctx, run_id, table)
 
-    with ThreadPoolExecutor(max_workers=3, thread_name_prefix="rfm-staging") as pool:
-        futures = {t: pool.submit(one, t) for t in registry.RAW_TABLES if t != "order_items"}
+    with ThreadPoolExecutor(max_workers=len(registry.RAW_TABLES),
+                            thread_name_prefix="rfm-staging") as pool:
+        futures = {t: pool.submit(one, t) for t in registry.RAW_TABLES}
         staged = {table: future.result() for table, future in futures.items()}
-    staged["order_items"] = one("order_items")
     outcome = StagingOutcome()
     if staged["order_items"].written:
         with timed() as elapsed:
@@ -92,20 +96,46 @@ def stage(spark: SparkSession, wh: Warehouse, settings: Settings, batch: Batch,
         staged["order_items"].seconds += elapsed()
     for table in registry.RAW_TABLES:
         done = staged[table]
-        counts = _with_keys(wh, done.counts, batch.full_refresh)
-        outcome.counts.append(counts)
+        outcome.counts.append(done.counts)
         outcome.results += done.results
         if not done.written:
-            log.info("staging.%-12s no new files (keys %s)", table,
-                     fmt_count(counts.keys_in_staging))
+            log.info("staging.%-12s no new files", table)
             continue
-        outcome.rows_written[f"staging.{table}"] = counts.keys_in_staging
-        outcome.rows_written[f"quarantine.{table}"] = counts.rows_quarantined
-        log.info("staging.%-12s %d file(s): read %s, quarantined %s, accepted %s, keys %s "
-                 "(%.1f s)", table, counts.files_read, fmt_count(counts.rows_read),
-                 fmt_count(counts.rows_quarantined), fmt_count(counts.rows_accepted),
-                 fmt_count(counts.keys_in_staging), done.seconds)
+        outcome.written.append(table)
+        outcome.rows_written[f"quarantine.{table}"] = done.counts.rows_quarantined
+        log.info("staging.%-12s %d file(s): read %s, quarantined %s, accepted %s (%.1f s)",
+                 table, done.counts.files_read, fmt_count(done.counts.rows_read),
+                 fmt_count(done.counts.rows_quarantined), fmt_count(done.counts.rows_accepted),
+                 done.seconds)
     return outcome
+
+
+def with_keys(wh: Warehouse, outcome: StagingOutcome, full_refresh: bool,
+              counted: Mapping[str, int], count_the_rest: bool
+              ) -> tuple[dict[str, int], list[TableCounts]]:
+    """The staging counts with the keys now in each staging table: the rows its
+    full-refresh overwrite wrote, else the rows the staging checks counted in their pass
+    over the table, else (`count_the_rest`) a count of the table, else None (a run stopped
+    before its staging checks). Returns them with the rows each written table received."""
+    counts, rows_written = [], dict(outcome.rows_written)
+    for done in outcome.counts:
+        name = f"staging.{done.table}"
+        if full_refresh and name in wh.commits:
+            keys = wh.commits[name].rows
+        elif name in counted:
+            keys = counted[name]
+        elif count_the_rest:
+            keys = wh.read(name).count() if wh.exists(name) else 0
+        else:
+            keys = None
+        counts.append(dataclasses.replace(done, keys_in_staging=keys))
+        if done.table in outcome.written and keys is not None:
+            rows_written[name] = keys
+    if any(c.keys_in_staging is not None for c in counts):
+        log.info("keys in staging: %s", ", ".join(
+            f"{c.table} {fmt_count(c.keys_in_staging)}" for c in counts
+            if c.keys_in_staging is not None))
+    return rows_written, counts
 
 
 def _fed_by(source: str) -> list[Model]:
@@ -171,17 +201,6 @@ def reconciliation(table: str, counts: TableCounts, flagged: int) -> RuleResult:
               f"(flagged {flagged}), to the version log {counts.rows_accepted}")
     return RuleResult(table, "reconciles", "", "error", "error" if lost else "pass", lost,
                       counts.rows_read, [], detail)
-
-
-def _with_keys(wh: Warehouse, counts: TableCounts, full_refresh: bool) -> TableCounts:
-    """Keys now in the staging table: the rows its full-refresh overwrite wrote (counted as
-    they were written), else a count of the table."""
-    name = f"staging.{counts.table}"
-    if full_refresh and name in wh.commits:
-        counts.keys_in_staging = wh.commits[name].rows
-    else:
-        counts.keys_in_staging = wh.read(name).count() if wh.exists(name) else 0
-    return counts
 
 
 def _load_order_lines(wh: Warehouse, batch: Batch) -> DataFrame | None:

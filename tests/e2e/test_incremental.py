@@ -67,6 +67,14 @@ def test_one_delivery_per_run_equals_full_refresh(spark, landing, config, full_r
     before = versions(spark, warehouse)
     assert run(config, raw, warehouse) == 0
     assert versions(spark, warehouse) == before
+    # the keys each run records are the rows of its staging tables (the last incremental
+    # run and the no-op one: counted by the staging checks, not by the overwrite)
+    runs = spark.read.format("delta").load(str(warehouse / "audit/pipeline_runs"))
+    for past in runs.orderBy("started_at").collect()[-2:]:
+        assert not past["full_refresh"]
+        for counts in past["table_counts"]:
+            staged = spark.read.format("delta").load(str(warehouse / "staging" / counts["table"]))
+            assert counts["keys_in_staging"] == staged.count(), counts
 
 
 def test_killed_run_is_repaired_by_the_next(spark, landing, config, full_refresh, tmp_path):

@@ -7,11 +7,8 @@ from chispa import assert_df_equality
 
 from rfm_spark.audit_schemas import QUALITY_RESULTS as RESULTS_SCHEMA
 from rfm_spark.config import QualityRule, QualityTable
-from rfm_spark.quality.checks import (
-    check_table,
-    results_rows,
-    with_quarantine_rules,
-)
+from rfm_spark.quality.checks import check_table, results_rows
+from rfm_spark.quality.quarantine import with_quarantine_rules
 
 AS_OF = dt.date(2024, 12, 31)
 RUN_TIME = dt.datetime(2025, 1, 10, 12)
@@ -35,9 +32,9 @@ def customers(spark):
 
 def run(spark, rules, key=("order_id", "line_no"), df=None):
     spec = QualityTable(key=list(key), rules=rules)
-    results = check_table(df if df is not None else orders(spark), "staging.orders", spec,
-                          as_of=AS_OF, run_time=RUN_TIME,
-                          lookup=lambda name: customers(spark))
+    results, _ = check_table(df if df is not None else orders(spark), "staging.orders", spec,
+                             as_of=AS_OF, run_time=RUN_TIME,
+                             lookup=lambda name: customers(spark))
     return spark.createDataFrame(results_rows("r1", results, CHECKED_AT), RESULTS_SCHEMA)
 
 
@@ -175,3 +172,36 @@ def test_unique_with_row_rules_and_freshness_in_one_pass_and_on_no_rows(spark):
         ("range_qty", "qty", "error", "pass", 0, 0, True, [], ""),
         ("unique_order_id", "order_id", "warn", "pass", 0, 0, True, [], ""),
     ]), ignore_nullable=True)
+
+
+def test_history_invariants_name_each_break_and_count_the_rows(spark):
+    """One key per kind of break next to a clean key; a table checked only for its history
+    invariants gets its row count from that one windowed pass."""
+    d = dt.date
+    history = spark.createDataFrame([
+        ("C1", d(2024, 1, 1), d(2024, 2, 1), False, "h1"),  # clean: two versions
+        ("C1", d(2024, 2, 1), None, True, "h2"),
+        ("C2", d(2024, 3, 1), d(2024, 3, 1), False, "a"),  # empty interval
+        ("C3", d(2024, 1, 1), d(2024, 3, 1), False, "a"),  # overlap (second row)
+        ("C3", d(2024, 2, 1), None, True, "b"),
+        ("C4", d(2024, 1, 1), None, True, "a"),  # two current rows (the second overlaps)
+        ("C4", d(2024, 2, 1), None, True, "b"),
+        ("C5", d(2024, 1, 1), None, False, "a"),  # open interval not flagged current
+        ("C6", d(2024, 1, 1), d(2024, 2, 1), False, "x"),  # same version twice in a row
+        ("C6", d(2024, 2, 1), None, True, "x"),
+    ], "customer_id string, valid_from date, valid_to date, is_current boolean, "
+       "row_hash string")
+    rule = QualityRule("scd2", columns=["customer_id"], name="scd2_invariants",
+                       severity="warn")
+    key = ("customer_id", "valid_from")
+    assert_df_equality(run(spark, [rule], key=key, df=history), expected(spark, [
+        ("scd2_invariants", "customer_id", "warn", "warn", 6, 10, False,
+         ["C2|2024-03-01", "C6|2024-02-01"],
+         "empty_interval 1, overlap 2, several_current 2, current_flag 1, repeated_version 1"),
+    ]), ignore_nullable=True)
+    assert_df_equality(run(spark, [rule], key=key, df=history.where("customer_id = 'C1'")),
+                       expected(spark, [("scd2_invariants", "customer_id", "warn", "pass", 0, 2,
+                                         True, [], "")]), ignore_nullable=True)
+    _, rows = check_table(history, "snapshots.h", QualityTable(key=list(key), rules=[rule]),
+                          as_of=AS_OF, run_time=RUN_TIME, lookup=lambda name: customers(spark))
+    assert rows == 10
