@@ -14,6 +14,7 @@ import dataclasses
 import datetime as dt
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
@@ -118,11 +119,11 @@ def landing_bytes(settings: Settings, available: Listing) -> int | None:
     return sum(f.size for files in available.values() for f in files)
 
 
-def plan_batch(wh: Warehouse, available: Listing, full_refresh: bool,
-               result: RunResult) -> Batch:
+def plan_batch(wh: Warehouse, available: Listing, full_refresh: bool, result: RunResult,
+               processed: Callable[[], checkpoint.Processed]) -> Batch:
     """New files only, or every file. Refuses (exit 2) a rewritten delivery and a warehouse
     whose incremental state is partly missing; reports processed files gone from the
-    landing."""
+    landing. `processed`: the checkpoint's files, asked for only by an incremental run."""
     if full_refresh:
         return Batch(available, full_refresh=True)
     present = {name: wh.exists(name) for name in INCREMENTAL_STATE}
@@ -133,7 +134,7 @@ def plan_batch(wh: Warehouse, available: Listing, full_refresh: bool,
         raise ConfigError(f"{', '.join(missing)} missing from warehouse {wh.settings.dir} "
                           "while other staging tables exist: an incremental run cannot "
                           "rebuild it from new files alone; run with --full-refresh")
-    processed = checkpoint.processed_files(wh)
+    processed = processed()
     checkpoint.refuse_rewritten(available, processed)
     result.missing_files = checkpoint.missing_files(available, processed)
     for path in result.missing_files:
@@ -153,14 +154,18 @@ def run_pipeline(spark: SparkSession, settings: Settings, options: RunOptions) -
     with warehouse_lock(settings.warehouse.dir, result.run_id):
         log.info("run %s: config %s, raw %s, warehouse %s", result.run_id, settings.source,
                  settings.raw.dir, settings.warehouse.dir)
-        history = RunHistory.read(wh)
-        interrupted = history.interrupted_full_refresh()
-        if interrupted and not options.full_refresh:
-            log.warning("the full refresh of run %s did not finish: this run finishes it",
-                        interrupted)
-        available = list_landing(spark, settings)
-        batch = plan_batch(wh, available, options.full_refresh or interrupted is not None,
-                           result)
+        # three independent reads side by side: each mostly waits on a log or a listing
+        with ThreadPoolExecutor(max_workers=3, thread_name_prefix="rfm-start") as pool:
+            read_history = pool.submit(RunHistory.read, wh)
+            read_processed = pool.submit(checkpoint.processed_files, wh)
+            available = pool.submit(list_landing, spark, settings).result()
+            history = read_history.result()
+            interrupted = history.interrupted_full_refresh()
+            if interrupted and not options.full_refresh:
+                log.warning("the full refresh of run %s did not finish: this run finishes it",
+                            interrupted)
+            batch = plan_batch(wh, available, options.full_refresh or interrupted is not None,
+                               result, read_processed.result)
         declared = declared_as_of(settings, options.as_of)
         if declared is not None:  # known now: refused before anything is written
             refuse_going_back(wh, declared, options.rebuild_history)
