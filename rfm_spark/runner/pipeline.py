@@ -120,10 +120,10 @@ def landing_bytes(settings: Settings, available: Listing) -> int | None:
 
 
 def plan_batch(wh: Warehouse, available: Listing, full_refresh: bool, result: RunResult,
-               processed: Callable[[], checkpoint.Processed]) -> Batch:
+               read_processed: Callable[[], checkpoint.Processed]) -> Batch:
     """New files only, or every file. Refuses (exit 2) a rewritten delivery and a warehouse
     whose incremental state is partly missing; reports processed files gone from the
-    landing. `processed`: the checkpoint's files, asked for only by an incremental run."""
+    landing. `read_processed`: the checkpoint's files, asked for by an incremental run only."""
     if full_refresh:
         return Batch(available, full_refresh=True)
     present = {name: wh.exists(name) for name in INCREMENTAL_STATE}
@@ -134,7 +134,7 @@ def plan_batch(wh: Warehouse, available: Listing, full_refresh: bool, result: Ru
         raise ConfigError(f"{', '.join(missing)} missing from warehouse {wh.settings.dir} "
                           "while other staging tables exist: an incremental run cannot "
                           "rebuild it from new files alone; run with --full-refresh")
-    processed = processed()
+    processed = read_processed()
     checkpoint.refuse_rewritten(available, processed)
     result.missing_files = checkpoint.missing_files(available, processed)
     for path in result.missing_files:
