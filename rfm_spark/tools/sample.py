@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import itertools
 import logging
 import math
 import random
@@ -215,7 +216,7 @@ class _Generator:
 
     def orders(self, landing: Landing, catalogue, cumulative, windows) -> None:
         rng, spec = self.rng, self.spec
-        popularity_cum = list(_accumulate(p for _, _, p in catalogue))
+        popularity_cum = list(itertools.accumulate(p for _, _, p in catalogue))
         for o in range(1, spec.orders + 1):
             if o % 1_000_000 == 0:
                 log.info("generated %s of %s orders", f"{o:,}", f"{spec.orders:,}")
@@ -275,13 +276,6 @@ class _Generator:
                 row = list(row)
                 self.dirty_line(row)
             landing.write("order_items", delivery, row)
-
-
-def _accumulate(values):
-    total = 0.0
-    for v in values:
-        total += v
-        yield total
 
 
 def generate_landing(out: Path, spec: SampleSpec) -> dict[str, int]:
