@@ -8,6 +8,7 @@ reported with the table it was writing.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Callable, Sequence
@@ -202,11 +203,9 @@ class Warehouse:
             return NO_COMMIT  # no group in scope: nothing to replace
         clauses = None
         if named is not None:
-            try:
+            with contextlib.suppress(TypeError):  # a value with no SQL literal: marked rows
                 clauses = merge_statements.replace_named_groups(df.columns, group_keys[0],
                                                                 row_keys, named)
-            except TypeError:  # a value with no SQL literal
-                clauses = None
         if clauses is not None:
             return self._merge(name, df, clauses)
         # groups too many (or unnameable): the source marks the target rows to delete

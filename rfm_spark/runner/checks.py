@@ -84,6 +84,11 @@ class Gate:
             log.warning("data-quality rules not passed:\n%s", failures)
         raise_on_errors(new)
 
+    def rows_counted(self, table: str, checked: DataFrame) -> int:
+        """The table's rows as its checks counted them, else a count of `checked` (the
+        frame written, kept cached by the caller)."""
+        return self.rows[table] if table in self.rows else checked.count()
+
     def store(self, run_id: str) -> None:
         if not self.results:
             return

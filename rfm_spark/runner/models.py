@@ -114,17 +114,11 @@ def build_intermediate(wh: Warehouse, gate: Gate, ctx: BuildContext, plan: Plan
             summary_commit, scores_commit = commits[SUMMARY.name], commits[SCORES.name]
             # the table as written: the overwrite counted it, else as checked or cached
             summary_rows = (summary_commit.rows if rewritten
-                            else rows_as_checked(gate, SUMMARY, summary))
+                            else gate.rows_counted(SUMMARY.name, summary))
     log.info("%-36s %s, wrote %s rows; %s %s rows (%.1f s)", SUMMARY.name, how,
              fmt_count(summary_commit.rows), SCORES.name, fmt_count(scores_commit.rows),
              elapsed())
     return {SUMMARY.name: summary_rows, SCORES.name: scores_commit.rows}
-
-
-def rows_as_checked(gate: Gate, model: Model, written: DataFrame) -> int:
-    """The rows of a table as written: counted by its checks, else a count of the frame
-    written (cached)."""
-    return gate.rows[model.name] if model.name in gate.rows else written.count()
 
 
 def marts_of_the_scores() -> list[Model]:
@@ -184,7 +178,7 @@ def build_snapshots(wh: Warehouse, gate: Gate, ctx: BuildContext, plan: Plan
                                     MIGRATION.name: lambda: write(wh, MIGRATION, migration),
                                     SEGMENT_HISTORY.name: write_segment_history})
             rows = {MIGRATION.name: commits[MIGRATION.name].rows,
-                    SEGMENT_HISTORY.name: rows_as_checked(gate, SEGMENT_HISTORY, history)}
+                    SEGMENT_HISTORY.name: gate.rows_counted(SEGMENT_HISTORY.name, history)}
     log.info("%-36s %s rows; %s written (%.1f s)", SEGMENT_HISTORY.name,
              fmt_count(rows[SEGMENT_HISTORY.name]), CUSTOMERS_HISTORY.name, elapsed())
     return rows
