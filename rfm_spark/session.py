@@ -85,6 +85,11 @@ PIPELINE_SQL_CONF = {"spark.sql.csv.parser.columnPruning.enabled": "false"}
 
 SHUFFLE_PARTITIONS = "spark.sql.shuffle.partitions"
 MIN_SHUFFLE_PARTITIONS = 2
+# Spark compiles each query's operators (whole-stage code generation) and expressions to
+# Java, then the JIT compiles that code: worth it for large inputs, more than the work
+# itself for small ones. With these the same plans are evaluated interpreted.
+INTERPRETED = {"spark.sql.codegen.wholeStage": "false",
+               "spark.sql.codegen.factoryMode": "NO_CODEGEN"}
 
 
 def shuffle_partitions_for(input_bytes: int, partition_mb: int, ceiling: int) -> int:
@@ -93,41 +98,71 @@ def shuffle_partitions_for(input_bytes: int, partition_mb: int, ceiling: int) ->
     return max(min(MIN_SHUFFLE_PARTITIONS, ceiling), min(ceiling, wanted))
 
 
-@contextlib.contextmanager
-def shuffle_partitions_sized(spark: SparkSession, input_bytes: int | None,
-                             partition_mb: int) -> Iterator[None]:
-    """Within the block, the session's shuffle partitions sized to the input
-    (shuffle_partitions_for, the session's value as the ceiling); restored after it.
+def settings_for_input(input_bytes: int | None, shuffle_ceiling: str | None,
+                       sizing: SparkSettings) -> dict[str, str]:
+    """The runtime settings a run over `input_bytes` of raw files gets:
+    - shuffle partitions sized to the input (shuffle_partitions_for, the session's value
+      `shuffle_ceiling` as the ceiling), unless `shuffle_partition_mb` is 0 or the
+      session's value is hidden or not a number (a platform's `auto`);
+    - expressions evaluated interpreted below `interpreted_below_mb` MB.
+    Nothing when the size is unknown (a Delta or catalog source)."""
+    if input_bytes is None:
+        return {}
+    wanted = {}
+    if sizing.shuffle_partition_mb and str(shuffle_ceiling).isdigit():
+        wanted[SHUFFLE_PARTITIONS] = str(shuffle_partitions_for(
+            input_bytes, sizing.shuffle_partition_mb, int(shuffle_ceiling)))
+    if input_bytes < sizing.interpreted_below_mb * 2**20:
+        wanted.update(INTERPRETED)
+    return wanted
 
-    Adaptive execution coalesces many small shuffles, not all, so a small run with 64
-    partitions ran ~1,500 near-empty tasks: the 10k-order sample's warm full refresh took
-    25-27 s with 64 and 17-18 s with 2. Unchanged when the input size is unknown (a Delta or
-    catalog source), `partition_mb` is 0, the session's value is hidden or not a number (a
-    platform's `auto`) or the session refuses the setting."""
+
+def _conf_value(spark: SparkSession, key: str) -> str | None:
     try:
-        current = spark.conf.get(SHUFFLE_PARTITIONS)
+        return spark.conf.get(key)
     except Exception:  # noqa: BLE001 - a platform may hide it: left as it is
-        current = None
-    if input_bytes is None or not partition_mb or not str(current).isdigit():
-        yield
-        return
-    sized = shuffle_partitions_for(input_bytes, partition_mb, int(current))
+        return None
+
+
+@contextlib.contextmanager
+def sized_to_input(spark: SparkSession, input_bytes: int | None,
+                   sizing: SparkSettings) -> Iterator[None]:
+    """Within the block, the session's runtime settings for a run over `input_bytes` of raw
+    files (settings_for_input); each put back after it. A setting the session hides or
+    refuses (a platform may pin it) is left as it is, with a warning.
+
+    Measured side by side: adaptive execution coalesces many small shuffles, not all, so
+    the 10k-order sample's warm full refresh took 25-27 s with 64 partitions and 17-18 s
+    with 2; interpreted, the 1,500-order test sample's runs took 0.8x the time."""
+    wanted = settings_for_input(input_bytes, _conf_value(spark, SHUFFLE_PARTITIONS), sizing)
+    restore: dict[str, str] = {}
     try:
-        spark.conf.set(SHUFFLE_PARTITIONS, str(sized))
-    except Exception as exc:  # noqa: BLE001 - a platform may pin it
-        log.warning("kept %s = %s (%s)", SHUFFLE_PARTITIONS, current, root_cause(exc)[:200])
-        yield
-        return
-    log.info("%s = %d for %.1f MB of raw files (at most %s)", SHUFFLE_PARTITIONS, sized,
-             input_bytes / 2**20, current)
-    try:
+        for key, value in wanted.items():
+            before = _conf_value(spark, key)
+            if before is None:
+                log.warning("kept %s as the session has it (its value is hidden)", key)
+                continue
+            try:
+                spark.conf.set(key, value)
+            except Exception as exc:  # noqa: BLE001 - a platform may pin it
+                log.warning("kept %s = %s (%s)", key, before, root_cause(exc)[:200])
+                continue
+            restore[key] = before
+        mb = (input_bytes or 0) / 2**20
+        if SHUFFLE_PARTITIONS in restore:
+            log.info("%s = %s for %.1f MB of raw files (at most %s)", SHUFFLE_PARTITIONS,
+                     wanted[SHUFFLE_PARTITIONS], mb, restore[SHUFFLE_PARTITIONS])
+        if INTERPRETED.keys() & restore.keys():
+            log.info("expressions interpreted, no generated code, for %.1f MB of raw files "
+                     "(below spark.interpreted_below_mb = %d)", mb, sizing.interpreted_below_mb)
         yield
     finally:
-        try:
-            spark.conf.set(SHUFFLE_PARTITIONS, current)
-        except Exception as exc:  # noqa: BLE001 - a session gone must not hide why
-            log.warning("could not put back %s = %s (%s)", SHUFFLE_PARTITIONS, current,
-                        root_cause(exc)[:200])
+        for key, before in restore.items():
+            try:
+                spark.conf.set(key, before)
+            except Exception as exc:  # noqa: BLE001 - a session gone must not hide why
+                log.warning("could not put back %s = %s (%s)", key, before,
+                            root_cause(exc)[:200])
 
 
 def get_spark(settings: SparkSettings) -> SparkSession:

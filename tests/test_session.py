@@ -1,10 +1,20 @@
-"""A run's shuffle partitions follow the size of its input, within the session's value."""
+"""A run's shuffle partitions follow the size of its input, within the session's value; a
+small input is evaluated interpreted."""
 
 from __future__ import annotations
 
 import pytest
+from chispa import assert_df_equality
+from pyspark.sql import functions as F
 
-from rfm_spark.session import SHUFFLE_PARTITIONS, shuffle_partitions_for, shuffle_partitions_sized
+from rfm_spark.config import SparkSettings
+from rfm_spark.session import (
+    INTERPRETED,
+    SHUFFLE_PARTITIONS,
+    settings_for_input,
+    shuffle_partitions_for,
+    sized_to_input,
+)
 
 MB = 2**20
 
@@ -24,30 +34,93 @@ def test_one_partition_per_chunk_of_input_within_floor_and_ceiling(input_bytes, 
     assert shuffle_partitions_for(input_bytes, partition_mb, ceiling) == expected
 
 
+INTERPRETED_OFF = {"spark.sql.codegen.wholeStage": "true",
+                   "spark.sql.codegen.factoryMode": "FALLBACK"}
+
+
+def sizing(partition_mb: int = 24, interpreted_below_mb: int = 4) -> SparkSettings:
+    return SparkSettings(shuffle_partition_mb=partition_mb,
+                         interpreted_below_mb=interpreted_below_mb)
+
+
+@pytest.mark.parametrize("input_bytes, ceiling, spark_settings, expected", [
+    (None, "64", sizing(), {}),  # a Delta or catalog source: size unknown
+    (int(1.6 * MB), "64", sizing(), {SHUFFLE_PARTITIONS: "2", **INTERPRETED}),
+    (4 * MB - 1, "64", sizing(), {SHUFFLE_PARTITIONS: "2", **INTERPRETED}),
+    (4 * MB, "64", sizing(), {SHUFFLE_PARTITIONS: "2"}),  # from the threshold: compiled
+    (152 * MB, "64", sizing(), {SHUFFLE_PARTITIONS: "7"}),
+    (3 * MB, "64", sizing(partition_mb=0), INTERPRETED),  # partitions switched off
+    (3 * MB, "auto", sizing(), INTERPRETED),  # a platform's value that is not a number
+    (3 * MB, None, sizing(), INTERPRETED),  # a value the platform hides
+    (3 * MB, "64", sizing(interpreted_below_mb=0), {SHUFFLE_PARTITIONS: "2"}),  # always compiled
+])
+def test_settings_follow_the_input(input_bytes, ceiling, spark_settings, expected):
+    assert settings_for_input(input_bytes, ceiling, spark_settings) == expected
+
+
 @pytest.fixture
 def session_with_64(spark):
-    before = spark.conf.get(SHUFFLE_PARTITIONS)
+    before = {key: spark.conf.get(key) for key in (SHUFFLE_PARTITIONS, *INTERPRETED)}
     spark.conf.set(SHUFFLE_PARTITIONS, "64")
+    for key, value in INTERPRETED_OFF.items():
+        spark.conf.set(key, value)
     yield spark
-    spark.conf.set(SHUFFLE_PARTITIONS, before)
+    for key, value in before.items():
+        spark.conf.set(key, value)
+
+
+def current(spark) -> dict[str, str]:
+    return {key: spark.conf.get(key) for key in (SHUFFLE_PARTITIONS, *INTERPRETED)}
 
 
 def test_sized_within_the_block_and_restored_after(session_with_64):
     spark = session_with_64
-    with shuffle_partitions_sized(spark, 100 * MB, 24):
-        assert spark.conf.get(SHUFFLE_PARTITIONS) == "5"
-    assert spark.conf.get(SHUFFLE_PARTITIONS) == "64"
-    with pytest.raises(RuntimeError), shuffle_partitions_sized(spark, 0, 24):
-        assert spark.conf.get(SHUFFLE_PARTITIONS) == "2"
+    with sized_to_input(spark, 100 * MB, sizing()):
+        assert current(spark) == {SHUFFLE_PARTITIONS: "5", **INTERPRETED_OFF}
+    assert current(spark) == {SHUFFLE_PARTITIONS: "64", **INTERPRETED_OFF}
+    with pytest.raises(RuntimeError), sized_to_input(spark, 0, sizing()):
+        assert current(spark) == {SHUFFLE_PARTITIONS: "2", **INTERPRETED}
         raise RuntimeError("a failed run restores it too")
-    assert spark.conf.get(SHUFFLE_PARTITIONS) == "64"
+    assert current(spark) == {SHUFFLE_PARTITIONS: "64", **INTERPRETED_OFF}
 
 
-@pytest.mark.parametrize("input_bytes, partition_mb", [
-    (None, 24),  # a Delta or catalog source: size unknown
-    (100 * MB, 0),  # switched off in the config
+@pytest.mark.parametrize("input_bytes, spark_settings", [
+    (None, sizing()),  # a Delta or catalog source: size unknown
+    (100 * MB, sizing(partition_mb=0, interpreted_below_mb=0)),  # switched off in the config
 ])
-def test_unknown_size_or_switched_off_keeps_the_session_value(session_with_64, input_bytes,
-                                                              partition_mb):
-    with shuffle_partitions_sized(session_with_64, input_bytes, partition_mb):
-        assert session_with_64.conf.get(SHUFFLE_PARTITIONS) == "64"
+def test_unknown_size_or_switched_off_keeps_the_session_values(session_with_64, input_bytes,
+                                                               spark_settings):
+    with sized_to_input(session_with_64, input_bytes, spark_settings):
+        assert current(session_with_64) == {SHUFFLE_PARTITIONS: "64", **INTERPRETED_OFF}
+
+
+def test_interpreted_and_compiled_give_the_same_rows(session_with_64, capsys):
+    """The same plan evaluated both ways (the pipeline runs end to end both ways too:
+    tests/e2e/test_catalog_tables.py compiles, the sample build is interpreted)."""
+    spark = session_with_64
+
+    def query():
+        df = spark.createDataFrame(
+            [(" c1 ", "2024-01-02 10:00:00", "12.50"), ("c2", "bad", None), (None, None, "x")],
+            "id string, ts string, amount string")
+        return (df.select(F.upper(F.trim("id")).alias("id"),
+                          F.try_to_timestamp(F.col("ts")).alias("ts"),
+                          F.col("amount").try_cast("decimal(18,2)").alias("amount"))
+                .groupBy("id").agg(F.max("ts").alias("ts"), F.sum("amount").alias("amount")))
+
+    def plan() -> str:  # as planned without adaptive execution, whose first plan is uncompiled
+        adaptive = spark.conf.get("spark.sql.adaptive.enabled")
+        spark.conf.set("spark.sql.adaptive.enabled", "false")
+        try:
+            query().explain()
+        finally:
+            spark.conf.set("spark.sql.adaptive.enabled", adaptive)
+        return capsys.readouterr().out
+
+    compiled = query().collect()
+    assert "*(1)" in plan()  # an operator of whole-stage generated code
+    with sized_to_input(spark, 0, sizing()):
+        assert "*(" not in plan()
+        interpreted = query()
+        assert_df_equality(interpreted, spark.createDataFrame(compiled, interpreted.schema),
+                           ignore_row_order=True)

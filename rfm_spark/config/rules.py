@@ -68,6 +68,9 @@ def validate_settings(s: Settings, catalog: TableCatalog) -> None:
     if s.spark.shuffle_partition_mb < 0:
         raise ConfigError("config key 'spark.shuffle_partition_mb': expected >= 0 (0 keeps "
                           f"spark.sql.shuffle.partitions), got {s.spark.shuffle_partition_mb}")
+    if s.spark.interpreted_below_mb < 0:
+        raise ConfigError("config key 'spark.interpreted_below_mb': expected >= 0 (0 always "
+                          f"compiles generated code), got {s.spark.interpreted_below_mb}")
     st = s.staging
     if not st.timestamp_formats:
         raise ConfigError("config key 'staging.timestamp_formats': needs at least one format")

@@ -27,6 +27,9 @@ class SparkSettings:
     # A run's shuffle partitions: one per this many MB of raw files in the landing, at least
     # 2 and at most the session's spark.sql.shuffle.partitions; 0 keeps the session's value.
     shuffle_partition_mb: int = 24
+    # Below this many MB of raw files in the landing, a run evaluates expressions interpreted
+    # instead of compiling generated code for every query; 0 always compiles.
+    interpreted_below_mb: int = 4
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,7 @@ from rfm_spark.runner.runs import (
     record_run,
 )
 from rfm_spark.runner.staging import Batch, stage, with_keys
-from rfm_spark.session import shuffle_partitions_sized
+from rfm_spark.session import sized_to_input
 
 log = logging.getLogger("rfm_spark.pipeline")
 STAGED_ORDERS = registry.table("staging.orders").name
@@ -174,8 +174,7 @@ def run_pipeline(spark: SparkSession, settings: Settings, options: RunOptions) -
         open_run(spark, wh, result, history)
         gate = Gate(wh, settings, result.as_of)
         try:
-            with shuffle_partitions_sized(spark, landing_bytes(settings, available),
-                                          settings.spark.shuffle_partition_mb):
+            with sized_to_input(spark, landing_bytes(settings, available), settings.spark):
                 _run(spark, wh, settings, options, result, batch, gate, history)
             result.table_versions = {
                 **{name: v for name, v in history.published.items()

@@ -39,7 +39,12 @@ from rfm_spark.quality.quarantine import (
 from rfm_spark.runner.checks import rules_for
 from rfm_spark.runner.runs import TableCounts
 from rfm_spark.runner.writes import write
-from rfm_spark.staging.cleansing import REASONS, accepted_rows, quarantine_rows
+from rfm_spark.staging.cleansing import (
+    REASONS,
+    accepted_rows,
+    quarantine_rows,
+    raw_of_rejected_only,
+)
 
 log = logging.getLogger("rfm_spark.staging")
 
@@ -157,8 +162,9 @@ def _stage_table(spark: SparkSession, wh: Warehouse, settings: Settings, batch: 
         raw = read_raw_table(spark, table, landing, source.required, source.optional,
                              files=files, schema_drift=settings.raw.schema_drift)
         typed = source.standardise(raw, ctx)
+        checked = typed.transform(with_quarantine_rules, rules).transform(raw_of_rejected_only)
         # released before the line sets are chosen: memory they will need
-        with persisted(typed.transform(with_quarantine_rules, rules)) as checked:
+        with persisted(checked) as checked:
             totals = _read_totals(checked, rules, table, files)
             refuse_changed_while_read(spark, landing, files, table)
             read = int(totals["read"])

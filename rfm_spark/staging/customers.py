@@ -61,7 +61,7 @@ def standardise_customers(
         updated_at.alias("updated_at"),
         F.coalesce(is_deleted, F.lit(False)).alias("is_deleted"),
         dq_reasons(checks, (*REQUIRED, *OPTIONAL)),
-        with_raw(raw, (*REQUIRED, *OPTIONAL)),
+        *with_raw((*REQUIRED, *OPTIONAL)),
     )
 
 

@@ -63,7 +63,7 @@ def standardise_order_items(raw: DataFrame) -> DataFrame:
         discount.alias("discount"),
         line_amount.alias("line_amount"),
         dq_reasons(checks, REQUIRED),
-        with_raw(raw, REQUIRED),
+        *with_raw(REQUIRED),
     )
 
 

@@ -72,7 +72,7 @@ def standardise_orders(
         status.alias("status"),
         updated_at.alias("updated_at"),
         dq_reasons(checks, REQUIRED),
-        with_raw(raw, REQUIRED),
+        *with_raw(REQUIRED),
     )
 
 

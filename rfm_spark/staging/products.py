@@ -43,7 +43,7 @@ def standardise_products(raw: DataFrame, timestamp_formats: Sequence[str],
         list_price.alias("list_price"),
         updated_at.alias("updated_at"),
         dq_reasons(checks, REQUIRED),
-        with_raw(raw, REQUIRED),
+        *with_raw(REQUIRED),
     )
 
 

@@ -164,6 +164,8 @@ def test_embedded_default_in_a_fresh_folder(tmp_path):
     # base.yaml's 64 shuffle partitions are the ceiling; ~1.5 MB of raw files need the floor
     assert re.search(r"spark\.sql\.shuffle\.partitions = 2 for 1\.\d MB of raw files "
                      r"\(at most 64\)", proc.stderr)
+    assert re.search(r"expressions interpreted, no generated code, for 1\.\d MB of raw files",
+                     proc.stderr)
     assert "No Partition Defined for Window" not in proc.stderr  # no single-task windows
 
 

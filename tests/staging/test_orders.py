@@ -3,7 +3,7 @@ import datetime as dt
 from chispa import assert_df_equality
 
 from rfm_spark.staging import orders
-from rfm_spark.staging.cleansing import accepted_rows, quarantine_rows
+from rfm_spark.staging.cleansing import accepted_rows, quarantine_rows, raw_of_rejected_only
 from tests.helpers import BOUNDS, raw_frame
 
 TS = ["yyyy-MM-dd HH:mm:ss", "yyyy-MM-dd"]
@@ -58,6 +58,13 @@ def test_standardise_orders(spark):
         "": ["missing_order_id", "missing_order_ts", "missing_status",
              "unparsable_updated_at"],
     }
+    # as the runner keeps them: the raw text only on rejected rows, the same rows either way
+    kept = raw_of_rejected_only(validated)
+    assert kept.where("_raw IS NOT NULL").count() == 2
+    assert_df_equality(accepted_rows(kept), expected, ignore_row_order=True,
+                       ignore_nullable=True)
+    assert_df_equality(quarantine_rows(kept, "r"), quarantine_rows(validated, "r"),
+                       ignore_row_order=True)
 
 
 def test_latest_orders_greatest_updated_at(spark):
