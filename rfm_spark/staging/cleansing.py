@@ -27,7 +27,7 @@ def with_raw(raw_columns: Sequence[str]) -> list[Column]:
 
 def raw_of_rejected_only(validated: DataFrame) -> DataFrame:
     """`_raw` kept only on rows a reason sends to quarantine: accepted rows never need their
-    text, and the rows a run holds while it writes its tables are about half the size."""
+    text, so the rows a run keeps while it writes its tables do not hold it."""
     return validated.withColumn(RAW, F.when(F.size(REASONS) > 0, F.col(RAW)))
 
 

@@ -35,7 +35,8 @@ def standardise_customers(
     email_pattern: str,
     bounds: TimeBounds,
 ) -> DataFrame:
-    """Typed customers with `_dq_reasons` and the raw row in `_raw`."""
+    """Typed customers with `_dq_reasons`, the raw row in `_raw` and its file in
+    `_source_file`."""
     email = F.lower(trimmed("email"))
     signup_date = parse_date("signup_date", date_formats)
     updated_at = parse_timestamp("updated_at", timestamp_formats)

@@ -26,7 +26,8 @@ COLUMNS = ("order_id", "line_no", "product_id", "quantity", "unit_price", "disco
 
 
 def standardise_order_items(raw: DataFrame) -> DataFrame:
-    """Typed order lines with `_dq_reasons` and the raw row in `_raw`."""
+    """Typed order lines with `_dq_reasons`, the raw row in `_raw` and its file in
+    `_source_file`."""
     line_no = parse_int("line_no")
     quantity = parse_int("quantity")
     unit_price = parse_decimal("unit_price")

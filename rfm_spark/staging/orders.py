@@ -48,7 +48,8 @@ def standardise_orders(
     status_map: Mapping[str, Sequence[str]],
     bounds: TimeBounds,
 ) -> DataFrame:
-    """Typed orders with `_dq_reasons` and the raw row in `_raw`."""
+    """Typed orders with `_dq_reasons`, the raw row in `_raw` and its file in
+    `_source_file`."""
     order_ts = parse_timestamp("order_ts", timestamp_formats)
     updated_at = parse_timestamp("updated_at", timestamp_formats)
     status = map_values(folded_status("status"), status_lookup(status_map))

@@ -25,7 +25,8 @@ COLUMNS = ("product_id", "product_name", "category", "list_price", "updated_at")
 
 def standardise_products(raw: DataFrame, timestamp_formats: Sequence[str],
                          bounds: TimeBounds) -> DataFrame:
-    """Typed products with `_dq_reasons` and the raw row in `_raw`."""
+    """Typed products with `_dq_reasons`, the raw row in `_raw` and its file in
+    `_source_file`."""
     list_price = parse_decimal("list_price")
     updated_at = parse_timestamp("updated_at", timestamp_formats)
     checks = [
