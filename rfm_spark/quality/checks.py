@@ -1,9 +1,10 @@
 """Evaluate data-quality rules on DataFrames, in as few Spark jobs as possible.
 
-Per table: one aggregation evaluates every row rule, the row count, every freshness rule
-and the first `unique` rule together (grouped by that rule's columns, then summed); each
-further `unique` rule adds one grouped job, each `relationships` rule one anti-join job and
-each `scd2` rule one windowed job (which counts the rows of a table that has only those).
+Per table: one aggregation evaluates every row rule, the row count, every freshness rule,
+every `relationships` rule (each parent's distinct keys joined to the rows first) and the
+first `unique` rule together (grouped by that rule's columns, then summed); each further
+`unique` rule adds one grouped job and each `scd2` rule one windowed job (which counts the
+rows of a table that has only those).
 Failing-key samples are the smallest and largest failing keys, which keeps them bounded
 and deterministic.
 """
@@ -104,7 +105,8 @@ def check_table(
     folded = next((i for i, r in enumerate(rules) if r.type == "unique"), None)
     # one Spark job for the rules above; a history's invariants count its rows themselves
     only_history = all(r.type == "scd2" for r in rules)
-    row = None if only_history else _one_pass(df, rules, key, folded)
+    row = None if only_history else _one_pass(_with_parents(df, rules, lookup), rules, key,
+                                              folded)
     total = None if row is None else int(row["_total"] or 0)
     results = []
     for i, rule in enumerate(rules):
@@ -130,8 +132,8 @@ def check_table(
         elif rule.type == "scd2":
             failed, sample, detail, total = _history_breaks(df, rule.columns, key)
             checked = total
-        else:  # relationships
-            failed, sample = _orphans(df, rule, lookup(rule.to), key)
+        else:  # relationships, in the one pass
+            failed, sample = int(row[f"f{i}"] or 0), _sample(row[f"lo{i}"], row[f"hi{i}"])
             detail = f"{rule.column} not found in {rule.to}.{rule.field}" if failed else ""
         results.append(RuleResult(table, rule.rule_name, columns, rule.severity,
                                   _status(rule, failed, checked), failed, checked, sample,
@@ -141,19 +143,24 @@ def check_table(
 
 def _one_pass(df: DataFrame, rules: Sequence[QualityRule], key: Column | None,
               folded: int | None):
-    """One job: the row count, every row rule's failures and sample keys, every freshness
+    """One job: the row count, every row rule's and relationships rule's failures and
+    sample keys (`df` carries the parent marks of `_with_parents`), every freshness
     column's latest value and, for the unique rule at `folded`, the duplicated rows and
     keys (the rows grouped by its columns first, the partial results then summed)."""
     partial: list[Column] = [F.count(F.lit(1)).alias("_total")]
     final: list[Column] = [F.sum("_total").alias("_total")]
     for i, rule in enumerate(rules):
-        if rule.type in ROW_RULES:
-            fails = row_rule_failure(rule)
+        if rule.type in ROW_RULES or rule.type == "relationships":
+            if rule.type == "relationships":  # a value its parent does not hold
+                fails = F.col(rule.column).isNotNull() & F.col(_parent_mark(i)).isNull()
+                sample_key = key if key is not None else F.col(rule.column).cast("string")
+            else:
+                fails, sample_key = row_rule_failure(rule), key
             partial.append(F.count(F.when(fails, 1)).alias(f"f{i}"))
             final.append(F.sum(f"f{i}").alias(f"f{i}"))
-            if key is not None:
-                partial += [F.min(F.when(fails, key)).alias(f"lo{i}"),
-                            F.max(F.when(fails, key)).alias(f"hi{i}")]
+            if sample_key is not None:
+                partial += [F.min(F.when(fails, sample_key)).alias(f"lo{i}"),
+                            F.max(F.when(fails, sample_key)).alias(f"hi{i}")]
                 final += [F.min(f"lo{i}").alias(f"lo{i}"), F.max(f"hi{i}").alias(f"hi{i}")]
         elif rule.type == "freshness":
             partial.append(F.max(rule.column).alias(f"latest{i}"))
@@ -170,6 +177,25 @@ def _one_pass(df: DataFrame, rules: Sequence[QualityRule], key: Column | None,
         F.min(F.when(duplicated, group_key)).alias("dup_lo"),
         F.max(F.when(duplicated, group_key)).alias("dup_hi"),
     ).first()
+
+
+def _parent_mark(i: int) -> str:
+    return f"_parent{i}"
+
+
+def _with_parents(df: DataFrame, rules: Sequence[QualityRule],
+                  lookup: Callable[[str], DataFrame]) -> DataFrame:
+    """`df` with, for each `relationships` rule, a column that is TRUE where the parent
+    holds the row's value and NULL where it does not (the parent's distinct keys, joined
+    left: the rows stay as they are)."""
+    for i, rule in enumerate(rules):
+        if rule.type != "relationships":
+            continue
+        value = f"_parent_key{i}"
+        parents = (lookup(rule.to).select(F.col(rule.field).alias(value)).distinct()
+                   .withColumn(_parent_mark(i), F.lit(True)))
+        df = df.join(parents, F.col(rule.column) == F.col(value), "left").drop(value)
+    return df
 
 
 def _freshness(rule: QualityRule, latest, as_of: dt.date, run_time: dt.datetime):
@@ -232,20 +258,6 @@ def _history_breaks(df: DataFrame, key_columns: Sequence[str], key: Column | Non
     ).first()
     detail = ", ".join(f"{name} {row[name]}" for name in checks if row[name])
     return int(row["n"]), _sample(row["lo"], row["hi"]), detail, int(row["rows"])
-
-
-def _orphans(df: DataFrame, rule: QualityRule, parent: DataFrame, key: Column | None
-             ) -> tuple[int, list[str]]:
-    parents = parent.select(F.col(rule.field).alias("_parent_key")).distinct()
-    sample_key = key if key is not None else F.col(rule.column).cast("string")
-    orphans = (
-        df.where(F.col(rule.column).isNotNull())
-        .join(parents, on=F.col(rule.column) == F.col("_parent_key"), how="left_anti")
-        .agg(F.count(F.lit(1)).alias("n"), F.min(sample_key).alias("lo"),
-             F.max(sample_key).alias("hi"))
-        .first()
-    )
-    return int(orphans["n"]), _sample(orphans["lo"], orphans["hi"])
 
 
 def results_rows(run_id: str, results: Sequence[RuleResult], checked_at: dt.datetime) -> list:

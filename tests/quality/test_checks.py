@@ -87,6 +87,42 @@ def test_relationships_ignore_nulls(spark):
     ]), ignore_nullable=True)
 
 
+def test_relationships_in_the_one_pass_with_the_other_rules(spark):
+    """Two relationships rules next to a row rule and a unique rule, in the one pass: a
+    parent holding a key twice does not count a row twice; with no table key, the sample
+    is the value not found."""
+    products = spark.createDataFrame([("completed",), ("completed",), ("cancelled",)],
+                                     "status string")
+    rules = [
+        QualityRule("relationships", column="customer_id", to="staging.customers",
+                    field="customer_id", severity="warn"),
+        QualityRule("unique", columns=["order_id", "line_no"], severity="warn"),
+        QualityRule("relationships", column="status", to="staging.statuses", field="status",
+                    severity="warn"),
+        QualityRule("not_null", column="customer_id", severity="warn"),
+    ]
+    parents = {"staging.customers": customers(spark).unionAll(customers(spark)),
+               "staging.statuses": products}
+    for key, samples in (
+            (("order_id", "line_no"), (["O2|1"], ["O2|1"], ["O2|1"])),
+            ((), (["C9"], [], ["lost"]))):
+        spec = QualityTable(key=list(key), rules=rules)
+        results, rows = check_table(orders(spark), "staging.orders", spec, as_of=AS_OF,
+                                    run_time=RUN_TIME, lookup=parents.__getitem__)
+        got = spark.createDataFrame(results_rows("r1", results, CHECKED_AT), RESULTS_SCHEMA)
+        assert rows == 5
+        assert_df_equality(got, expected(spark, [
+            ("relationships_customer_id", "customer_id", "warn", "warn", 1, 5, False,
+             samples[0], "customer_id not found in staging.customers.customer_id"),
+            ("unique_order_id_line_no", "order_id,line_no", "warn", "warn", 2, 5, False,
+             ["O2|1"], "1 duplicated key(s)"),
+            ("relationships_status", "status", "warn", "warn", 1, 5, False, samples[2],
+             "status not found in staging.statuses.status"),
+            ("not_null_customer_id", "customer_id", "warn", "warn", 1, 5, False,
+             samples[1], ""),
+        ]), ignore_nullable=True)
+
+
 def test_row_count_and_freshness(spark):
     got = run(spark, [
         QualityRule("row_count", min=5),
