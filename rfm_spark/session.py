@@ -134,11 +134,12 @@ def sized_to_input(spark: SparkSession, input_bytes: int | None,
     Measured side by side: adaptive execution coalesces many small shuffles, not all, so
     the 10k-order sample's warm full refresh took 25-27 s with 64 partitions and 17-18 s
     with 2; interpreted, the 1,500-order test sample's runs took 0.8x the time."""
-    wanted = settings_for_input(input_bytes, _conf_value(spark, SHUFFLE_PARTITIONS), sizing)
+    shuffle = _conf_value(spark, SHUFFLE_PARTITIONS)
+    wanted = settings_for_input(input_bytes, shuffle, sizing)
     restore: dict[str, str] = {}
     try:
         for key, value in wanted.items():
-            before = _conf_value(spark, key)
+            before = shuffle if key == SHUFFLE_PARTITIONS else _conf_value(spark, key)
             if before is None:
                 log.warning("kept %s as the session has it (its value is hidden)", key)
                 continue

@@ -151,11 +151,7 @@ def _one_pass(df: DataFrame, rules: Sequence[QualityRule], key: Column | None,
     final: list[Column] = [F.sum("_total").alias("_total")]
     for i, rule in enumerate(rules):
         if rule.type in ROW_RULES or rule.type == "relationships":
-            if rule.type == "relationships":  # a value its parent does not hold
-                fails = F.col(rule.column).isNotNull() & F.col(_parent_mark(i)).isNull()
-                sample_key = key if key is not None else F.col(rule.column).cast("string")
-            else:
-                fails, sample_key = row_rule_failure(rule), key
+            fails, sample_key = _failure(rule, i, key)
             partial.append(F.count(F.when(fails, 1)).alias(f"f{i}"))
             final.append(F.sum(f"f{i}").alias(f"f{i}"))
             if sample_key is not None:
@@ -177,6 +173,15 @@ def _one_pass(df: DataFrame, rules: Sequence[QualityRule], key: Column | None,
         F.min(F.when(duplicated, group_key)).alias("dup_lo"),
         F.max(F.when(duplicated, group_key)).alias("dup_hi"),
     ).first()
+
+
+def _failure(rule: QualityRule, i: int, key: Column | None) -> tuple[Column, Column | None]:
+    """Where a row fails the row or relationships rule at `i`, and the key its sample shows
+    (a relationship without a table key shows the value not found)."""
+    if rule.type == "relationships":  # a value its parent does not hold
+        return (F.col(rule.column).isNotNull() & F.col(_parent_mark(i)).isNull(),
+                key if key is not None else F.col(rule.column).cast("string"))
+    return row_rule_failure(rule), key
 
 
 def _parent_mark(i: int) -> str:
