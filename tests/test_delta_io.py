@@ -52,6 +52,19 @@ def test_catalog_name_mapping_and_path_default(spark, tmp_path):
     assert not wh.exists("staging.orders")
 
 
+def test_exists_only_for_a_delta_table(spark, tmp_path):
+    """Missing, an empty folder, plain Parquet: not a table. The missing one is known without
+    a failing query (after an observed write, Spark 4.0 logs each as a stack trace)."""
+    wh = Warehouse(spark, WarehouseSettings(dir=str(tmp_path)))
+    wh.overwrite(spark.createDataFrame([("A", "Ann", T1)], SCHEMA), "staging.customers")
+    (tmp_path / "staging" / "empty").mkdir()
+    spark.createDataFrame([("A",)], "id string").write.parquet(str(tmp_path / "staging" / "pq"))
+    assert wh.exists("staging.customers")
+    assert not wh.exists("staging.missing")
+    assert not wh.exists("staging.empty")
+    assert not wh.exists("staging.pq")
+
+
 def test_created_tables_get_the_configured_properties_and_merge_uses_deletion_vectors(
         spark, tmp_path):
     wh = Warehouse(spark, WarehouseSettings(

@@ -167,6 +167,7 @@ def test_embedded_default_in_a_fresh_folder(tmp_path):
     assert re.search(r"expressions interpreted, no generated code, for 1\.\d MB of raw files",
                      proc.stderr)
     assert "No Partition Defined for Window" not in proc.stderr  # no single-task windows
+    assert "\tat org.apache." not in proc.stderr, proc.stderr[-3000:]  # no stack trace
 
 
 def test_error_rule_stops_before_marts_and_warn_rule_publishes(spark, landing, tmp_path, capsys):
