@@ -42,11 +42,19 @@ def nfkc(c: ColumnOrName) -> Column:
     return F.when(col.rlike(r"[^\x00-\x7F]"), normalised).otherwise(col)
 
 
+# Ids NFKC and the removal of INVISIBLE leave as they are. `\z`, not `$`: Java's `$` also
+# matches before a final line break, which the removal takes out.
+PLAIN_ID = r"^[0-9A-Za-z]+\z"
+
+
 def canonical_id(c: ColumnOrName) -> Column:
     """Ids as the warehouse keeps them: NFKC, with every space, control and format character
     removed, upper-case; NULL when nothing is left (' c0012 ', 'C\u200b0012' and 'Ｃ００１２'
-    are all 'C0012')."""
-    return F.upper(F.nullif(F.regexp_replace(nfkc(c), INVISIBLE, ""), F.lit("")))
+    are all 'C0012'). An id of ASCII letters and digits only (almost every one) is only
+    upper-cased: one regex test instead of two regexes and their string copies."""
+    col = _col(c)
+    cleaned = F.upper(F.nullif(F.regexp_replace(nfkc(col), INVISIBLE, ""), F.lit("")))
+    return F.when(col.rlike(PLAIN_ID), F.upper(col)).otherwise(cleaned)
 
 
 def squash_spaces(c: ColumnOrName) -> Column:

@@ -13,7 +13,9 @@ FORMATS = ["yyyy-MM-dd HH:mm:ss", "yyyy-MM-dd'T'HH:mm:ssXXX", "yyyy-MM-dd"]
 
 def test_canonical_id(spark):
     df = spark.createDataFrame(
-        [(" c0012 ", "C0012"), ("C0012", "C0012"), ("   ", None), (None, None)],
+        [(" c0012 ", "C0012"), ("C0012", "C0012"), ("c0012", "C0012"), ("   ", None),
+         (None, None), ("c0012\n", "C0012"), ("C\u200b0012", "C0012"),
+         ("\uff23\uff10\uff10\uff11\uff12", "C0012"), ("c-12", "C-12"), ("", None)],
         "raw string, expected string",
     ).withColumn("got", fn.canonical_id("raw"))
     assert_column_equality(df, "got", "expected")
