@@ -23,7 +23,6 @@ from rfm_spark.config import WarehouseSettings
 from rfm_spark.config.guards import quote_name
 from rfm_spark.errors import PipelineError, RfmError, root_cause
 from rfm_spark.io import classic_only, merge_statements
-from rfm_spark.io.classic_only import is_classic
 
 # Audit tables are created without `table_properties`: Delta 4.0's deletion-vector delete
 # fails on a column named `path` ([AMBIGUOUS_REFERENCE] `filePath`, audit.processed_files).
@@ -108,10 +107,9 @@ class Warehouse:
         ref = self.ref(name)
         if ref.catalog_name:
             found = self.spark.catalog.tableExists(quote_name(ref.catalog_name))
-        elif is_classic(self.spark) and not classic_only.is_folder(self.spark, ref.path):
-            # no query that fails: Spark 4.0's observation listener logs every failed
-            # query's analysis error as a stack trace once a write has been observed
-            found = False
+        elif classic_only.is_classic(self.spark) and not classic_only.is_folder(
+                self.spark, ref.path):  # no failed query: Spark 4.0 logs each as a stack trace
+            found = False  # (its observation listener, once a write has been observed)
         else:
             try:  # resolving it reads the log, no Spark job (DESCRIBE HISTORY runs one)
                 found = self.read(name).schema is not None
