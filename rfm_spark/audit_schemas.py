@@ -53,6 +53,19 @@ QUALITY_RESULTS = T.StructType([
     T.StructField("checked_at", T.TimestampType()),
 ])
 
+# audit.dq_failing_rows: the failing rows of the staging tables' unique and relationships
+# rules as the latest check found them, and one marker row per rule (scope_key NULL)
+FAILING_ROWS = T.StructType([
+    T.StructField("table", T.StringType()),
+    T.StructField("rule", T.StringType()),
+    T.StructField("definition", T.StringType()),
+    T.StructField("table_version", T.LongType()),
+    T.StructField("scope_key", T.StringType()),
+    T.StructField("sample_key", T.StringType()),
+    T.StructField("value", T.StringType()),
+    T.StructField("rows", T.LongType()),
+])
+
 # audit.clv_models: one row per model fitted by a run
 CLV_MODELS = T.StructType([
     T.StructField("run_id", T.StringType(), False),

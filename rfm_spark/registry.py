@@ -21,6 +21,7 @@ from rfm_spark.audit_schemas import (
     CLV_MODELS,
     CLV_VALIDATION,
     CLV_VALIDATION_TRACKING,
+    FAILING_ROWS,
     PIPELINE_RUNS,
     PROCESSED_FILES,
     QUALITY_RESULTS,
@@ -196,6 +197,9 @@ MODELS: tuple[Model, ...] = (
           keys=("path",), checkable=False, about="the checkpoint: raw files already read"),
     Model("audit.dq_results", (), QUALITY_RESULTS.fieldNames(), Append(), checkable=False,
           about="every data-quality rule result of every run"),
+    Model("audit.dq_failing_rows", (), FAILING_ROWS.fieldNames(), Overwrite(), checkable=False,
+          about="the staging checks' unique and relationships failures, kept for the next "
+                "incremental run (runner/kept_failures.py)"),
     Model("audit.clv_models", (), CLV_MODELS.fieldNames(), Append(), checkable=False,
           about="every CLV model fitted by every run: parameters, fit, convergence"),
     Model("audit.clv_validation", (), CLV_VALIDATION.fieldNames(), Append(), checkable=False,

@@ -138,3 +138,15 @@ def versions(spark: SparkSession, warehouse: Path, tables: tuple[str, ...] = COM
         history = spark.sql(f"DESCRIBE HISTORY delta.`{warehouse / name}`")
         out[name] = history.agg({"version": "max"}).first()[0]
     return out
+
+
+def staging_check_results(spark: SparkSession, warehouse: Path) -> list[tuple]:
+    """The latest run's results of the rules evaluated on the staging tables (not the
+    quarantine counts nor the reconciliation: those count the files the run read)."""
+    results = spark.read.format("delta").load(str(warehouse / "audit/dq_results"))
+    latest = results.agg(F.max("run_id")).first()[0]
+    rows = results.where((F.col("run_id") == latest) & F.col("table").startswith("staging.")
+                         & (F.col("severity") != "quarantine") & (F.col("rule") != "reconciles"))
+    return sorted(tuple(r) for r in rows.select(
+        "table", "rule", "column", "severity", "status", "failed_rows", "total_rows",
+        "failing_keys_sample", "detail").collect())

@@ -12,7 +12,7 @@ and deterministic.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -23,6 +23,7 @@ from pyspark.sql import functions as F
 from rfm_spark.config import QualityRule, QualityTable
 from rfm_spark.config.quality import ROW_RULES, parse_threshold
 from rfm_spark.errors import DataQualityError
+from rfm_spark.quality.failing_rows import key_text
 
 
 @dataclass
@@ -77,13 +78,11 @@ def _status(rule: QualityRule, failed: int, total: int) -> str:
 
 
 def _key(columns: Sequence[str]) -> Column | None:
-    if not columns:
-        return None
-    return F.concat_ws("|", *[F.coalesce(F.col(c).cast("string"), F.lit("NULL"))
-                              for c in columns])
+    return key_text(columns) if columns else None
 
 
-def _sample(low, high) -> list[str]:
+def failing_sample(low, high) -> list[str]:
+    """The smallest and largest failing keys (one when they are the same)."""
     return [k for k in dict.fromkeys([low, high]) if k is not None]
 
 
@@ -95,29 +94,36 @@ def check_table(
     as_of: dt.date,
     run_time: dt.datetime,
     lookup: Callable[[str], DataFrame],
+    known: Mapping[str, tuple[int, list[str], str]] | None = None,
 ) -> TableCheck:
     """Evaluate the table's warn and error rules (quarantine rules run in staging); the
-    table's row count comes with them."""
+    table's row count comes with them. `known`: {rule name: (failed rows, sample, detail)}
+    of rules evaluated elsewhere (runner/kept_failures.py)."""
     rules = [r for r in spec.rules if r.severity != "quarantine"]
     if not rules:
         return TableCheck([], None)
+    known = known or {}
     key = _key(spec.key)
-    folded = next((i for i, r in enumerate(rules) if r.type == "unique"), None)
+    evaluated = [r for r in rules if r.rule_name not in known]
+    folded = next((i for i, r in enumerate(evaluated) if r.type == "unique"), None)
     # one Spark job for the rules above; a history's invariants count its rows themselves
     only_history = all(r.type == "scd2" for r in rules)
-    row = None if only_history else _one_pass(_with_parents(df, rules, lookup), rules, key,
-                                              folded)
+    row = None if only_history else _one_pass(_with_parents(df, evaluated, lookup), evaluated,
+                                              key, folded)
     total = None if row is None else int(row["_total"] or 0)
     results = []
-    for i, rule in enumerate(rules):
+    for rule in rules:
+        i = next((j for j, r in enumerate(evaluated) if r is rule), None)
         columns = ",".join(rule.target_columns)
         sample: list[str] = []
         detail = ""
         checked = total
-        if rule.type in ROW_RULES:
+        if i is None:
+            failed, sample, detail = known[rule.rule_name]
+        elif rule.type in ROW_RULES:
             failed = int(row[f"f{i}"] or 0)
             if key is not None:
-                sample = _sample(row[f"lo{i}"], row[f"hi{i}"])
+                sample = failing_sample(row[f"lo{i}"], row[f"hi{i}"])
         elif rule.type == "row_count":
             failed, checked = (1 if total < rule.min else 0), 1
             detail = f"{total} rows, at least {int(rule.min)} expected"
@@ -125,7 +131,7 @@ def check_table(
             failed, checked, detail = _freshness(rule, row[f"latest{i}"], as_of, run_time)
         elif rule.type == "unique" and i == folded:
             failed = int(row["dup_rows"] or 0)
-            sample = _sample(row["dup_lo"], row["dup_hi"])
+            sample = failing_sample(row["dup_lo"], row["dup_hi"])
             detail = f"{int(row['dup_keys'])} duplicated key(s)" if failed else ""
         elif rule.type == "unique":
             failed, sample, detail = _duplicates(df, rule.columns)
@@ -133,7 +139,8 @@ def check_table(
             failed, sample, detail, total = _history_breaks(df, rule.columns, key)
             checked = total
         else:  # relationships, in the one pass
-            failed, sample = int(row[f"f{i}"] or 0), _sample(row[f"lo{i}"], row[f"hi{i}"])
+            failed = int(row[f"f{i}"] or 0)
+            sample = failing_sample(row[f"lo{i}"], row[f"hi{i}"])
             detail = f"{rule.column} not found in {rule.to}.{rule.field}" if failed else ""
         results.append(RuleResult(table, rule.rule_name, columns, rule.severity,
                                   _status(rule, failed, checked), failed, checked, sample,
@@ -225,7 +232,7 @@ def _duplicates(df: DataFrame, columns: Sequence[str]) -> tuple[int, list[str], 
     )
     rows = int(dupes["rows"] or 0)
     detail = f"{int(dupes['keys'])} duplicated key(s)" if rows else ""
-    return rows, _sample(dupes["lo"], dupes["hi"]), detail
+    return rows, failing_sample(dupes["lo"], dupes["hi"]), detail
 
 
 def _history_breaks(df: DataFrame, key_columns: Sequence[str], key: Column | None
@@ -262,7 +269,7 @@ def _history_breaks(df: DataFrame, key_columns: Sequence[str], key: Column | Non
         *[F.count(F.when(F.col(f"_{name}"), 1)).alias(name) for name in checks],
     ).first()
     detail = ", ".join(f"{name} {row[name]}" for name in checks if row[name])
-    return int(row["n"]), _sample(row["lo"], row["hi"]), detail, int(row["rows"])
+    return int(row["n"]), failing_sample(row["lo"], row["hi"]), detail, int(row["rows"])
 
 
 def results_rows(run_id: str, results: Sequence[RuleResult], checked_at: dt.datetime) -> list:

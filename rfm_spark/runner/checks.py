@@ -23,6 +23,7 @@ from rfm_spark.quality.checks import (
     render_failures,
     results_rows,
 )
+from rfm_spark.runner.kept_failures import Changes, kept_failures
 from rfm_spark.runner.writes import write
 
 log = logging.getLogger("rfm_spark.quality")
@@ -47,11 +48,13 @@ class Gate:
         self.results: list[RuleResult] = []
         self.rows: dict[str, int] = {}  # the rows of each table checked, as checked
 
-    def check(self, frames: Mapping[str, DataFrame],
-              carried: Sequence[RuleResult] = ()) -> None:
+    def check(self, frames: Mapping[str, DataFrame], carried: Sequence[RuleResult] = (),
+              changes: Mapping[str, Changes] | None = None) -> None:
         """Evaluate the tables' rules (with `carried` results, e.g. staging's quarantine
         counts); exit 1 (DataQualityError) on an error-severity failure. A relationships
-        rule looks its parent up among `frames` first: the layer as it will be written."""
+        rule looks its parent up among `frames` first: the layer as it will be written.
+        `changes` (staging): what the run changed in each table, whose unique and
+        relationships rules then start from the failing rows kept by the previous run."""
         new = list(carried)
         checked = [(table, df, self.settings.quality.tables[table])
                    for table, df in frames.items() if table in self.settings.quality.tables]
@@ -59,10 +62,15 @@ class Gate:
         def lookup(name: str) -> DataFrame:
             return frames[name] if name in frames else self.wh.read(name)
 
+        known = {}
+        if changes is not None:
+            with job_group(self.wh.spark, "checks: kept failures"):
+                known = kept_failures(self.wh, self.settings, frames, changes, lookup)
+
         def one(table: str, df: DataFrame, spec: QualityTable):
             with timed() as elapsed, job_group(self.wh.spark, f"checks {table}") as jobs:
                 found = check_table(df, table, spec, as_of=self.as_of, run_time=self.run_time,
-                                    lookup=lookup)
+                                    lookup=lookup, known=known.get(table))
                 return found, jobs(), elapsed()
 
         # Tables are checked side by side: their queries are small and independent, and a

@@ -39,7 +39,7 @@ from rfm_spark.runner.runs import (
     read_published,
     record_run,
 )
-from rfm_spark.runner.staging import Batch, stage, with_keys
+from rfm_spark.runner.staging import Batch, changes_of, stage, with_keys
 from rfm_spark.session import sized_to_input
 
 log = logging.getLogger("rfm_spark.pipeline")
@@ -225,7 +225,7 @@ def _run(spark: SparkSession, wh: Warehouse, settings: Settings, options: RunOpt
         if options.as_of is None:  # decided by the staged orders (a declared one was checked)
             refuse_going_back(wh, result.as_of, options.rebuild_history)
         gate.check({m.name: wh.read(m.name) for m in registry.layer("staging") if m.checkable},
-                   carried=staged.results)
+                   carried=staged.results, changes=changes_of(wh, batch, staged))
     except BaseException:  # on record with the keys known (no Spark work on the way out)
         result.fold(*with_keys(wh, staged, batch.full_refresh, gate.rows, False))
         raise

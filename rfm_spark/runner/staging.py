@@ -29,7 +29,7 @@ from rfm_spark.io.listing import LandingFile, refuse_changed_while_read
 from rfm_spark.io.warehouse import Warehouse
 from rfm_spark.logs import fmt_count, timed
 from rfm_spark.materialize import local_checkpoint, persisted
-from rfm_spark.model import BuildContext, Model, ReplaceBySourceFile
+from rfm_spark.model import BuildContext, Model, ReplaceBySourceFile, ReplaceGroups, Upsert
 from rfm_spark.quality.checks import RuleResult
 from rfm_spark.quality.quarantine import (
     quarantine_counts,
@@ -37,6 +37,7 @@ from rfm_spark.quality.quarantine import (
     with_quarantine_rules,
 )
 from rfm_spark.runner.checks import rules_for
+from rfm_spark.runner.kept_failures import Changes
 from rfm_spark.runner.runs import TableCounts
 from rfm_spark.runner.writes import write
 from rfm_spark.staging.cleansing import (
@@ -113,6 +114,30 @@ def stage(spark: SparkSession, wh: Warehouse, settings: Settings, batch: Batch,
                  fmt_count(done.counts.rows_quarantined), fmt_count(done.counts.rows_accepted),
                  done.seconds)
     return outcome
+
+
+def changes_of(wh: Warehouse, batch: Batch, outcome: StagingOutcome) -> dict[str, Changes]:
+    """What the run changed in each checked staging table, for its checks: everything on a
+    full refresh; else the keys of the batch's accepted rows (an upserted table, from its
+    version log) or the orders whose line sets were chosen again (order lines)."""
+    changes = {}
+    for model in registry.layer("staging"):
+        strategy = model.write
+        if not model.checkable or not isinstance(strategy, Upsert | ReplaceGroups):
+            continue
+        if isinstance(strategy, ReplaceGroups):
+            scope, touched = strategy.group_keys, outcome.touched_orders
+            keys = (touched if touched is not None
+                    else wh.read(model.name).where(F.lit(False))).select(*scope)
+        else:
+            scope, raw = strategy.keys, model.inputs[0].split(".", 1)[1]
+            log_model = next(m for m in _fed_by(model.inputs[0])
+                             if isinstance(m.write, ReplaceBySourceFile))
+            keys = (wh.read(log_model.name)
+                    .where(F.col(log_model.write.column).isin(batch.paths(raw)))
+                    .select(*scope))
+        changes[model.name] = Changes(tuple(scope), None if batch.full_refresh else keys)
+    return changes
 
 
 def with_keys(wh: Warehouse, outcome: StagingOutcome, full_refresh: bool,

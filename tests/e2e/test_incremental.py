@@ -5,6 +5,7 @@ in tests/runner."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -16,7 +17,14 @@ from chispa import assert_df_equality
 
 from rfm_spark.cli import main
 from rfm_spark.io.lock import warehouse_lock
-from tests.helpers import COMPARED, EARLIER_AS_OF, assert_same_tables, cli_env, versions
+from tests.helpers import (
+    COMPARED,
+    EARLIER_AS_OF,
+    assert_same_tables,
+    cli_env,
+    staging_check_results,
+    versions,
+)
 
 pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parents[2]
@@ -50,13 +58,23 @@ def run(config: str, raw: Path, warehouse: Path, *extra: str) -> int:
 
 
 def test_one_delivery_per_run_equals_full_refresh(spark, landing, config, full_refresh,
-                                                  tmp_path):
+                                                  tmp_path, capsys):
     raw, warehouse = tmp_path / "raw", tmp_path / "wh"
     for delivery in (1, 2, 3, 4):
         for table in TABLES:
             deliver(landing, raw, table, delivery)
+        capsys.readouterr()
         assert run(config, raw, warehouse) == 0
     assert_same_tables(spark, full_refresh, warehouse)
+    # the staging checks of the last run started from the failures the previous run kept
+    # and re-checked only the keys it changed, and found what the whole-table checks found
+    logged = capsys.readouterr().err
+    for table in ("customers", "products", "orders", "order_items"):
+        assert re.search(rf"checks staging\.{table} +\d unique / relationships rule\(s\) on "
+                         r"[\d,]+ changed key\(s\) and the kept failures", logged), logged
+    reference = staging_check_results(spark, full_refresh)
+    assert any(r[4] != "pass" for r in reference)  # failures to keep, orphans among them
+    assert staging_check_results(spark, warehouse) == reference
     invariants = spark.read.format("delta").load(str(warehouse / "audit/dq_results")).where(
         "rule = 'scd2_invariants'")
     assert invariants.count() == 8  # two history tables x four runs
@@ -67,6 +85,7 @@ def test_one_delivery_per_run_equals_full_refresh(spark, landing, config, full_r
     before = versions(spark, warehouse)
     assert run(config, raw, warehouse) == 0
     assert versions(spark, warehouse) == before
+    assert staging_check_results(spark, warehouse) == reference
     # the keys each run records are the rows of its staging tables (the last incremental
     # run and the no-op one: counted by the staging checks, not by the overwrite)
     runs = spark.read.format("delta").load(str(warehouse / "audit/pipeline_runs"))
@@ -96,6 +115,9 @@ def test_killed_run_is_repaired_by_the_next(spark, landing, config, full_refresh
     assert proc.returncode == 70, proc.stderr[-2000:]
     assert run(config, raw, warehouse) == 0
     assert_same_tables(spark, full_refresh, warehouse)
+    # staging.orders changed without its checks: its failures are found on the whole table
+    assert staging_check_results(spark, warehouse) == staging_check_results(spark,
+                                                                            full_refresh)
 
 
 def test_as_of_earlier_than_latest_order_equals_full_refresh_at_that_as_of(
