@@ -1,12 +1,10 @@
 """Evaluate data-quality rules on DataFrames, in as few Spark jobs as possible.
 
-Per table: one aggregation evaluates every row rule, the row count, every freshness rule,
-every `relationships` rule (each parent's distinct keys joined to the rows first) and the
-first `unique` rule together (grouped by that rule's columns, then summed); each further
-`unique` rule adds one grouped job and each `scd2` rule one windowed job (which counts the
-rows of a table that has only those).
-Failing-key samples are the smallest and largest failing keys, which keeps them bounded
-and deterministic.
+Per table, one aggregation evaluates the row rules, the row count, freshness, the
+`relationships` rules (each parent's distinct keys joined first) and the first `unique` rule
+(grouped by its columns, then summed); a further `unique` adds a grouped job, an `scd2` a
+windowed one. Rules evaluated elsewhere (`known`) are left out. Failing-key samples are the
+smallest and largest failing keys: bounded and deterministic.
 """
 
 from __future__ import annotations
@@ -111,13 +109,11 @@ def check_table(
     row = None if only_history else _one_pass(_with_parents(df, evaluated, lookup), evaluated,
                                               key, folded)
     total = None if row is None else int(row["_total"] or 0)
-    results = []
+    results, position = [], {id(r): j for j, r in enumerate(evaluated)}
     for rule in rules:
-        i = next((j for j, r in enumerate(evaluated) if r is rule), None)
+        i = position.get(id(rule))
         columns = ",".join(rule.target_columns)
-        sample: list[str] = []
-        detail = ""
-        checked = total
+        sample, detail, checked = [], "", total
         if i is None:
             failed, sample, detail = known[rule.rule_name]
         elif rule.type in ROW_RULES:
