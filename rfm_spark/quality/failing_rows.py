@@ -56,20 +56,29 @@ def duplicated_keys(df: DataFrame, table: str, rule: QualityRule, scope: Sequenc
 
 
 def orphans(df: DataFrame, table: str, rule: QualityRule, key: Sequence[str],
-            scope: Sequence[str], parent: DataFrame, parent_is_large: bool = False
-            ) -> DataFrame:
+            scope: Sequence[str], parent: DataFrame) -> DataFrame:
     """The rows whose relationships column holds a value the parent does not (NULL is no
-    failure). `parent_is_large`: the parent is first narrowed to the rows' own values (for a
-    few changed rows against a large table)."""
+    failure)."""
     column = F.col(rule.column)
-    present = df.where(column.isNotNull())
-    parents = parent.select(F.col(rule.field).alias("_parent"))
-    if parent_is_large:
-        values = present.select(column.alias("_parent")).distinct()
-        parents = parents.join(F.broadcast(values), "_parent", "left_semi")
-    missing = present.join(parents.distinct(), column == F.col("_parent"), "left_anti")
-    sample = key_text(key) if key else column.cast("string")
-    return _as_state(missing, table, rule, key_text(scope), sample, column, F.lit(1))
+    parents = parent.select(F.col(rule.field).alias("_parent")).distinct()
+    missing = df.where(column.isNotNull()).join(parents, column == F.col("_parent"),
+                                                "left_anti")
+    return _as_state(missing, table, rule, key_text(scope), _sample(rule, key), column,
+                     F.lit(1))
+
+
+def candidates(df: DataFrame, table: str, rule: QualityRule, key: Sequence[str],
+               scope: Sequence[str]) -> DataFrame:
+    """The rows a relationships rule looks up in the parent (a value, not NULL), as kept
+    rows: what `not_in_parent` narrows to the orphans."""
+    column = F.col(rule.column)
+    return _as_state(df.where(column.isNotNull()), table, rule, key_text(scope),
+                     _sample(rule, key), column, F.lit(1))
+
+
+def _sample(rule: QualityRule, key: Sequence[str]) -> Column:
+    """A relationship's failing row is shown by its key, else by the value not found."""
+    return key_text(key) if key else F.col(rule.column).cast("string")
 
 
 def outside(state: DataFrame, changed: DataFrame) -> DataFrame:
@@ -77,13 +86,13 @@ def outside(state: DataFrame, changed: DataFrame) -> DataFrame:
     return state.join(F.broadcast(changed), "scope_key", "left_anti")
 
 
-def still_orphans(kept: DataFrame, parent: DataFrame, rule: QualityRule) -> DataFrame:
-    """Kept orphans whose value the parent still does not hold (the parent is only read
-    for those values)."""
-    values = kept.select("value").distinct()
+def not_in_parent(rows: DataFrame, parent: DataFrame, rule: QualityRule) -> DataFrame:
+    """The kept rows whose value the parent does not hold; the parent is read for those
+    values only (a few, against what may be a large table)."""
+    values = rows.select("value").distinct()
     found = (parent.select(F.col(rule.field).cast("string").alias("value"))
              .join(F.broadcast(values), "value", "left_semi").distinct())
-    return kept.join(found, "value", "left_anti")
+    return rows.join(found, "value", "left_anti").select(*rows.columns)
 
 
 def rows_of(df: DataFrame, changed: DataFrame, scope: Sequence[str]) -> DataFrame:

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
@@ -24,6 +25,7 @@ from rfm_spark import registry
 from rfm_spark.audit_schemas import FAILING_ROWS
 from rfm_spark.config import QualityRule, Settings
 from rfm_spark.io.warehouse import Warehouse
+from rfm_spark.materialize import local_checkpoint
 from rfm_spark.model import Upsert
 from rfm_spark.quality import failing_rows as fr
 from rfm_spark.quality.checks import failing_sample
@@ -79,50 +81,78 @@ def kept_failures(wh: Warehouse, settings: Settings, frames: Mapping[str, DataFr
     """{table: {rule name: (failed rows, sample, detail)}} for the unique and relationships
     rules of the changed tables, the kept rows replaced by the ones found now."""
     marks = _markers(wh)
-    kept = wh.read(STATE).where(F.col("scope_key").isNotNull()) if marks else None
-    parts, markers, rewrite = [], [], False
-    for table, change in changes.items():
-        spec = settings.quality.tables.get(table)
-        rules = [r for r in (spec.rules if spec else []) if r.type in fr.KEPT_RULES
-                 and r.severity != "quarantine"]
-        if not rules:
-            continue
-        before, now = _versions(wh, table)
-        df, key = frames[table], tuple(spec.key)
-        changed, count = None, None
-        if change.keys is not None and kept is not None:
-            changed = (change.keys.select(fr.key_text(change.scope).alias("scope_key"))
-                       .distinct())
-            count = changed.count()
-        whole = []
-        for rule in rules:
-            meaning = fr.definition(rule, key)
-            incremental = (changed is not None and count <= MAX_CHANGED_KEYS
-                           and marks.get((table, rule.rule_name)) == (meaning, before)
-                           and _incremental_ok(rule, change.scope, df, lookup))
-            if incremental:
-                parts.append(_recheck(df, table, rule, key, change.scope, changed, lookup,
-                                      kept).withColumn("definition", F.lit(meaning))
-                             .withColumn("table_version", F.lit(now).cast("long")))
-                rewrite = rewrite or count > 0 or before != now
-            else:
-                whole.append(rule.rule_name)
-                parts.append(_whole(df, table, rule, key, change.scope, lookup)
-                             .withColumn("definition", F.lit(meaning))
-                             .withColumn("table_version", F.lit(now).cast("long")))
-                rewrite = True
-            markers.append((table, rule.rule_name, meaning, now, None, None, None, 0))
-        how = (f"on the whole table ({', '.join(whole)})" if whole else
-               f"on {count:,} changed key(s) and the kept failures")
-        log.info("checks %-29s %d unique / relationships rule(s) %s", table, len(rules), how)
+    kept = _computed(wh.read(STATE).where(F.col("scope_key").isNotNull())) if marks else None
+
+    def one(table: str, change: Changes) -> _Found:
+        return _found(wh, settings, table, change, frames[table], lookup, marks, kept)
+
+    # tables side by side: each waits mostly on log reads and small jobs
+    with ThreadPoolExecutor(max_workers=max(1, len(changes)),
+                            thread_name_prefix="rfm-kept") as pool:
+        found = [f.result() for f in [pool.submit(one, t, c) for t, c in changes.items()]]
+    markers = [m for f in found for m in f.markers]
     if not markers:
         return {}
-    if rewrite:
+    if any(f.rewrite for f in found):
         state = wh.spark.createDataFrame(markers, FAILING_ROWS)
-        for part in parts:
+        for part in (p for f in found for p in f.parts):
             state = state.unionByName(part)
         write(wh, registry.table(STATE), state.select(*fr.STATE_COLUMNS))
     return _results(wh, settings, changes)
+
+
+@dataclass
+class _Found:
+    parts: list[DataFrame] = field(default_factory=list)  # the failing rows found, per rule
+    markers: list[tuple] = field(default_factory=list)
+    rewrite: bool = False  # whether the kept rows change
+
+
+def _found(wh: Warehouse, settings: Settings, table: str, change: Changes, df: DataFrame,
+           lookup: Callable[[str], DataFrame], marks: Mapping[tuple[str, str], tuple[str, int]],
+           kept: DataFrame | None) -> _Found:
+    """One table's unique and relationships rules: from the kept rows and the changed keys
+    where they can be, else on the whole table."""
+    spec = settings.quality.tables.get(table)
+    rules = [r for r in (spec.rules if spec else []) if r.type in fr.KEPT_RULES
+             and r.severity != "quarantine"]
+    out = _Found()
+    if not rules:
+        return out
+    before, now = _versions(wh, table)
+    key = tuple(spec.key)
+    changed, count, rows = None, None, None
+    if change.keys is not None and kept is not None:
+        changed = _computed(change.keys.select(
+            fr.key_text(change.scope).alias("scope_key")).distinct())
+        count = changed.count()
+    whole = []
+    for rule in rules:
+        meaning = fr.definition(rule, key)
+        incremental = (changed is not None and count <= MAX_CHANGED_KEYS
+                       and marks.get((table, rule.rule_name)) == (meaning, before)
+                       and _incremental_ok(rule, change.scope, df, lookup))
+        if incremental:
+            rows = rows if rows is not None else _computed(fr.rows_of(df, changed, change.scope))
+            found = _recheck(rows, table, rule, key, change.scope, changed, lookup, kept)
+            out.rewrite = out.rewrite or count > 0 or before != now
+        else:
+            whole.append(rule.rule_name)
+            found = _whole(df, table, rule, key, change.scope, lookup)
+            out.rewrite = True
+        out.parts.append(found.withColumn("definition", F.lit(meaning))
+                         .withColumn("table_version", F.lit(now).cast("long")))
+        out.markers.append((table, rule.rule_name, meaning, now, None, None, None, 0))
+    how = (f"on the whole table ({', '.join(whole)})" if whole else
+           f"on {count:,} changed key(s) and the kept failures")
+    log.info("checks %-29s %d unique / relationships rule(s) %s", table, len(rules), how)
+    return out
+
+
+def _computed(df: DataFrame) -> DataFrame:
+    """A small frame used several times, computed once (one scan of its Delta table
+    instead of one per use, each with its own file listing)."""
+    return local_checkpoint(df) or df
 
 
 def _whole(df: DataFrame, table: str, rule: QualityRule, key: tuple[str, ...],
@@ -132,20 +162,20 @@ def _whole(df: DataFrame, table: str, rule: QualityRule, key: tuple[str, ...],
     return fr.orphans(df, table, rule, key, scope, lookup(rule.to))
 
 
-def _recheck(df: DataFrame, table: str, rule: QualityRule, key: tuple[str, ...],
+def _recheck(rows: DataFrame, table: str, rule: QualityRule, key: tuple[str, ...],
              scope: tuple[str, ...], changed: DataFrame, lookup: Callable[[str], DataFrame],
              kept: DataFrame) -> DataFrame:
-    """The rule's kept failures outside the changed keys, and the changed keys' failures."""
+    """The rule's kept failures outside the changed keys, and the failures among `rows`
+    (the table's rows of the changed keys); kept orphans are looked up again, with the
+    changed rows, in one read of the parent."""
     before = fr.outside(kept.where((F.col("table") == table)
                                    & (F.col("rule") == rule.rule_name)), changed)
-    rows = fr.rows_of(df, changed, scope)
     if rule.type == "unique":
         fresh = fr.duplicated_keys(rows, table, rule, scope)
-    else:
-        parent = lookup(rule.to)
-        before = fr.still_orphans(before, parent, rule)
-        fresh = fr.orphans(rows, table, rule, key, scope, parent, parent_is_large=True)
-    return before.select(*fresh.columns).unionByName(fresh)
+        return before.select(*fresh.columns).unionByName(fresh)
+    fresh = fr.candidates(rows, table, rule, key, scope)
+    return fr.not_in_parent(before.select(*fresh.columns).unionByName(fresh),
+                            lookup(rule.to), rule)
 
 
 def _results(wh: Warehouse, settings: Settings, changes: Mapping[str, Changes]

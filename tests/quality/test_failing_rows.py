@@ -42,12 +42,16 @@ def test_duplicated_keys_and_orphans_by_hand(spark):
     products = spark.createDataFrame([("P1",), ("P2",), ("P2",)], "product_id string")
     expected = [(table, "relationships_product_id", "O1", "O1|2", "P9", 1),
                 (table, "relationships_product_id", "O3", "O3|1", "P8", 1)]  # NULL passes
-    for large in (False, True):
-        assert_df_equality(
-            fr.orphans(lines(spark), table, LINE_PRODUCT, ("order_id", "line_no"),
-                       ("order_id",), products, parent_is_large=large),
-            spark.createDataFrame(expected, STATE_ROWS),
-            ignore_row_order=True, ignore_nullable=True)
+    key, scope = ("order_id", "line_no"), ("order_id",)
+    assert_df_equality(fr.orphans(lines(spark), table, LINE_PRODUCT, key, scope, products),
+                       spark.createDataFrame(expected, STATE_ROWS),
+                       ignore_row_order=True, ignore_nullable=True)
+    # the same orphans from the rows looked up (a value, not NULL), narrowed by the parent
+    looked_up = fr.candidates(lines(spark), table, LINE_PRODUCT, key, scope)
+    assert looked_up.count() == 6
+    assert_df_equality(fr.not_in_parent(looked_up, products, LINE_PRODUCT),
+                       spark.createDataFrame(expected, STATE_ROWS),
+                       ignore_row_order=True, ignore_nullable=True)
 
 
 def test_kept_orphans_outside_the_changed_keys_rechecked_against_the_parent(spark):
@@ -56,7 +60,7 @@ def test_kept_orphans_outside_the_changed_keys_rechecked_against_the_parent(spar
         ("t", "r", "O4", "O4|1", "P7", 1)], STATE_ROWS)
     changed = spark.createDataFrame([("O3",)], "scope_key string")
     products = spark.createDataFrame([("P1",), ("P7",)], "product_id string")  # P7 arrived
-    still = fr.still_orphans(fr.outside(kept, changed), products, LINE_PRODUCT)
+    still = fr.not_in_parent(fr.outside(kept, changed), products, LINE_PRODUCT)
     assert_df_equality(still, spark.createDataFrame([("t", "r", "O1", "O1|2", "P9", 1)],
                                                     STATE_ROWS).select(*still.columns),
                        ignore_nullable=True)
