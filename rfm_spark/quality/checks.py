@@ -94,9 +94,8 @@ def check_table(
     lookup: Callable[[str], DataFrame],
     known: Mapping[str, tuple[int, list[str], str]] | None = None,
 ) -> TableCheck:
-    """Evaluate the table's warn and error rules (quarantine rules run in staging); the
-    table's row count comes with them. `known`: {rule name: (failed rows, sample, detail)}
-    of rules evaluated elsewhere (runner/kept_failures.py)."""
+    """The table's warn and error rules (quarantine ones run in staging) and its row count;
+    `known`: {rule: (failed rows, sample, detail)} found elsewhere (runner/kept_failures)."""
     rules = [r for r in spec.rules if r.severity != "quarantine"]
     if not rules:
         return TableCheck([], None)
