@@ -21,7 +21,7 @@ from pyspark.sql import functions as F
 from rfm_spark.config import QualityRule, QualityTable
 from rfm_spark.config.quality import ROW_RULES, parse_threshold
 from rfm_spark.errors import DataQualityError
-from rfm_spark.quality.failing_rows import key_text
+from rfm_spark.quality.failing_rows import failure_detail, key_text
 
 
 @dataclass
@@ -127,16 +127,16 @@ def check_table(
         elif rule.type == "unique" and i == folded:
             failed = int(row["dup_rows"] or 0)
             sample = failing_sample(row["dup_lo"], row["dup_hi"])
-            detail = f"{int(row['dup_keys'])} duplicated key(s)" if failed else ""
+            detail = failure_detail(rule, failed, int(row["dup_keys"] or 0))
         elif rule.type == "unique":
-            failed, sample, detail = _duplicates(df, rule.columns)
+            failed, sample, detail = _duplicates(df, rule)
         elif rule.type == "scd2":
             failed, sample, detail, total = _history_breaks(df, rule.columns, key)
             checked = total
         else:  # relationships, in the one pass
             failed = int(row[f"f{i}"] or 0)
             sample = failing_sample(row[f"lo{i}"], row[f"hi{i}"])
-            detail = f"{rule.column} not found in {rule.to}.{rule.field}" if failed else ""
+            detail = failure_detail(rule, failed)
         results.append(RuleResult(table, rule.rule_name, columns, rule.severity,
                                   _status(rule, failed, checked), failed, checked, sample,
                                   detail))
@@ -216,17 +216,17 @@ def _freshness(rule: QualityRule, latest, as_of: dt.date, run_time: dt.datetime)
                                     f"{rule.relative_to} {reference} (max {rule.max_age_days})")
 
 
-def _duplicates(df: DataFrame, columns: Sequence[str]) -> tuple[int, list[str], str]:
-    key = _key(columns)
+def _duplicates(df: DataFrame, rule: QualityRule) -> tuple[int, list[str], str]:
+    key = _key(rule.columns)
     dupes = (
-        df.groupBy(*columns).agg(F.count(F.lit(1)).alias("_n"))
+        df.groupBy(*rule.columns).agg(F.count(F.lit(1)).alias("_n"))
         .where(F.col("_n") > 1)
         .agg(F.sum("_n").alias("rows"), F.count(F.lit(1)).alias("keys"),
              F.min(key).alias("lo"), F.max(key).alias("hi"))
         .first()
     )
     rows = int(dupes["rows"] or 0)
-    detail = f"{int(dupes['keys'])} duplicated key(s)" if rows else ""
+    detail = failure_detail(rule, rows, int(dupes["keys"] or 0))
     return rows, failing_sample(dupes["lo"], dupes["hi"]), detail
 
 

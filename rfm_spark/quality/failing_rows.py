@@ -107,3 +107,12 @@ def summary(state: DataFrame) -> DataFrame:
     return (state.where(F.col("scope_key").isNotNull()).groupBy("table", "rule")
             .agg(F.sum("rows").alias("failed"), F.count(F.lit(1)).alias("keys"),
                  F.min("sample_key").alias("lo"), F.max("sample_key").alias("hi")))
+
+
+def failure_detail(rule: QualityRule, failed: int, duplicated_keys: int = 0) -> str:
+    """The detail of a unique or relationships result (empty when nothing failed)."""
+    if not failed:
+        return ""
+    if rule.type == "unique":
+        return f"{duplicated_keys} duplicated key(s)"
+    return f"{rule.column} not found in {rule.to}.{rule.field}"

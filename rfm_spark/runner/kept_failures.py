@@ -190,11 +190,6 @@ def _results(wh: Warehouse, settings: Settings, changes: Mapping[str, Changes]
             row = found.get((table, rule.rule_name))
             failed = int(row["failed"]) if row else 0
             sample = failing_sample(row["lo"], row["hi"]) if row else []
-            if not failed:
-                detail = ""
-            elif rule.type == "unique":
-                detail = f"{int(row['keys'])} duplicated key(s)"
-            else:
-                detail = f"{rule.column} not found in {rule.to}.{rule.field}"
+            detail = fr.failure_detail(rule, failed, int(row["keys"]) if row else 0)
             out.setdefault(table, {})[rule.rule_name] = (failed, sample, detail)
     return out
