@@ -72,6 +72,7 @@ def test_shipped_configs_load():
         ({"staging": {"earliest_date": "1990-13-01"}}, "staging.earliest_date"),
         ({"staging": {"future_tolerance_days": -1}}, "staging.future_tolerance_days"),
         ({"spark": {"shuffle_partition_mb": -8}}, "spark.shuffle_partition_mb"),
+        ({"quality": {"kept_failures_from_mb": -1}}, "quality.kept_failures_from_mb"),
         ({"clv": {"model": "lifetimes"}}, "clv.model"),
         ({"clv": {"horizon_months": 0}}, "clv.horizon_months"),
         ({"clv": {"discount_rate_monthly": 1.5}}, "clv.discount_rate_monthly"),

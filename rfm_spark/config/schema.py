@@ -190,6 +190,10 @@ class QualityTable:
 @dataclass(frozen=True)
 class QualitySettings:
     tables: dict[str, QualityTable] = field(default_factory=dict)
+    # A staging table whose raw files in the landing hold at least this many MB keeps the
+    # failing rows of its unique and relationships rules, and an incremental run re-checks
+    # only the keys it changed; a smaller one is checked whole, which costs it less. 0: all.
+    kept_failures_from_mb: int = 64
 
 
 @dataclass(frozen=True)

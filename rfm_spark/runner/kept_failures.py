@@ -80,6 +80,8 @@ def kept_failures(wh: Warehouse, settings: Settings, frames: Mapping[str, DataFr
                   ) -> dict[str, dict[str, Known]]:
     """{table: {rule name: (failed rows, sample, detail)}} for the unique and relationships
     rules of the changed tables, the kept rows replaced by the ones found now."""
+    if not changes:
+        return {}
     marks = _markers(wh)
     kept = _computed(wh.read(STATE).where(F.col("scope_key").isNotNull())) if marks else None
 

@@ -111,12 +111,19 @@ def list_landing(spark: SparkSession, settings: Settings) -> Listing:
     return {t: landing_files(spark, settings.raw_table(t)) for t in registry.RAW_TABLES}
 
 
+def raw_bytes(settings: Settings, available: Listing) -> dict[str, int | None]:
+    """The size of each raw table's files in the landing; None for a Delta or catalog
+    source."""
+    return {t: sum(f.size for f in available.get(t, []))
+            if settings.raw_table(t).format in FILE_FORMATS else None
+            for t in registry.RAW_TABLES}
+
+
 def landing_bytes(settings: Settings, available: Listing) -> int | None:
     """The size of every raw file in the landing (what a full refresh reads, and about what
     an incremental run joins against); None when a source is a Delta or catalog table."""
-    if any(settings.raw_table(t).format not in FILE_FORMATS for t in registry.RAW_TABLES):
-        return None
-    return sum(f.size for files in available.values() for f in files)
+    sizes = raw_bytes(settings, available).values()
+    return None if None in sizes else sum(sizes)
 
 
 def plan_batch(wh: Warehouse, available: Listing, full_refresh: bool, result: RunResult,
@@ -164,8 +171,10 @@ def run_pipeline(spark: SparkSession, settings: Settings, options: RunOptions) -
             if interrupted and not options.full_refresh:
                 log.warning("the full refresh of run %s did not finish: this run finishes it",
                             interrupted)
-            batch = plan_batch(wh, available, options.full_refresh or interrupted is not None,
-                               result, read_processed.result)
+            batch = dataclasses.replace(
+                plan_batch(wh, available, options.full_refresh or interrupted is not None,
+                           result, read_processed.result),
+                raw_bytes=raw_bytes(settings, available))
         declared = declared_as_of(settings, options.as_of)
         if declared is not None:  # known now: refused before anything is written
             refuse_going_back(wh, declared, options.rebuild_history)
@@ -225,7 +234,8 @@ def _run(spark: SparkSession, wh: Warehouse, settings: Settings, options: RunOpt
         if options.as_of is None:  # decided by the staged orders (a declared one was checked)
             refuse_going_back(wh, result.as_of, options.rebuild_history)
         gate.check({m.name: wh.read(m.name) for m in registry.layer("staging") if m.checkable},
-                   carried=staged.results, changes=changes_of(wh, batch, staged))
+                   carried=staged.results, changes=changes_of(
+                       wh, batch, staged, settings.quality.kept_failures_from_mb))
     except BaseException:  # on record with the keys known (no Spark work on the way out)
         result.fold(*with_keys(wh, staged, batch.full_refresh, gate.rows, False))
         raise

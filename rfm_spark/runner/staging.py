@@ -56,6 +56,9 @@ class Batch:
 
     files: dict[str, list[LandingFile]]
     full_refresh: bool
+    # the bytes of every raw file of each table in the landing (None: a Delta or catalog
+    # source, of unknown size)
+    raw_bytes: Mapping[str, int | None] = field(default_factory=dict)
 
     @property
     def is_empty(self) -> bool:
@@ -116,14 +119,20 @@ def stage(spark: SparkSession, wh: Warehouse, settings: Settings, batch: Batch,
     return outcome
 
 
-def changes_of(wh: Warehouse, batch: Batch, outcome: StagingOutcome) -> dict[str, Changes]:
+def changes_of(wh: Warehouse, batch: Batch, outcome: StagingOutcome, kept_from_mb: int
+               ) -> dict[str, Changes]:
     """What the run changed in each checked staging table, for its checks: everything on a
     full refresh; else the keys of the batch's accepted rows (an upserted table, from its
-    version log) or the orders whose line sets were chosen again (order lines)."""
-    changes = {}
+    version log) or the orders whose line sets were chosen again (order lines). Tables whose
+    raw files hold less than `kept_from_mb` MB are left out: their checks read them whole."""
+    changes, small = {}, []
     for model in registry.layer("staging"):
         strategy = model.write
         if not model.checkable or not isinstance(strategy, Upsert | ReplaceGroups):
+            continue
+        size = batch.raw_bytes.get(model.name.split(".", 1)[1])
+        if size is not None and size < kept_from_mb * 2**20:
+            small.append(model.name)
             continue
         if isinstance(strategy, ReplaceGroups):
             scope, touched = strategy.group_keys, outcome.touched_orders
@@ -137,6 +146,10 @@ def changes_of(wh: Warehouse, batch: Batch, outcome: StagingOutcome) -> dict[str
                     .where(F.col(log_model.write.column).isin(batch.paths(raw)))
                     .select(*scope))
         changes[model.name] = Changes(tuple(scope), None if batch.full_refresh else keys)
+    if small:
+        log.info("checks %s: unique / relationships rules on the whole table, no failures "
+                 "kept (raw files under quality.kept_failures_from_mb = %d MB)",
+                 ", ".join(small), kept_from_mb)
     return changes
 
 

@@ -46,6 +46,16 @@ def full_refresh(sample_build):
     return sample_build
 
 
+@pytest.fixture(scope="module")
+def kept_config(sample_config, tmp_path_factory) -> str:
+    """The sample's config with every staging table keeping its failing rows (by default a
+    landing this small has its tables checked whole: the reference build is)."""
+    path = tmp_path_factory.mktemp("kept-conf") / "kept.yaml"
+    path.write_text(yaml.safe_dump({"inherits": sample_config,
+                                    "quality": {"kept_failures_from_mb": 0}}))
+    return str(path)
+
+
 def deliver(landing: Path, raw: Path, table: str, delivery: int) -> None:
     name = f"delivery_{delivery:04d}.csv"
     (raw / table).mkdir(parents=True, exist_ok=True)
@@ -57,9 +67,9 @@ def run(config: str, raw: Path, warehouse: Path, *extra: str) -> int:
                  str(warehouse), *extra])
 
 
-def test_one_delivery_per_run_equals_full_refresh(spark, landing, config, full_refresh,
+def test_one_delivery_per_run_equals_full_refresh(spark, landing, kept_config, full_refresh,
                                                   tmp_path, capsys):
-    raw, warehouse = tmp_path / "raw", tmp_path / "wh"
+    raw, warehouse, config = tmp_path / "raw", tmp_path / "wh", kept_config
     for delivery in (1, 2, 3, 4):
         for table in TABLES:
             deliver(landing, raw, table, delivery)
@@ -67,7 +77,8 @@ def test_one_delivery_per_run_equals_full_refresh(spark, landing, config, full_r
         assert run(config, raw, warehouse) == 0
     assert_same_tables(spark, full_refresh, warehouse)
     # the staging checks of the last run started from the failures the previous run kept
-    # and re-checked only the keys it changed, and found what the whole-table checks found
+    # and re-checked only the keys it changed, and found what the whole-table checks of the
+    # reference build (a landing under quality.kept_failures_from_mb) found
     logged = capsys.readouterr().err
     for table in ("customers", "products", "orders", "order_items"):
         assert re.search(rf"checks staging\.{table} +\d unique / relationships rule\(s\) on "
@@ -96,8 +107,9 @@ def test_one_delivery_per_run_equals_full_refresh(spark, landing, config, full_r
             assert counts["keys_in_staging"] == staged.count(), counts
 
 
-def test_killed_run_is_repaired_by_the_next(spark, landing, config, full_refresh, tmp_path):
-    raw, warehouse = tmp_path / "raw", tmp_path / "wh"
+def test_killed_run_is_repaired_by_the_next(spark, landing, kept_config, full_refresh,
+                                            tmp_path):
+    raw, warehouse, config = tmp_path / "raw", tmp_path / "wh", kept_config
     for delivery in (1, 2):
         for table in TABLES:
             deliver(landing, raw, table, delivery)
@@ -121,7 +133,7 @@ def test_killed_run_is_repaired_by_the_next(spark, landing, config, full_refresh
 
 
 def test_as_of_earlier_than_latest_order_equals_full_refresh_at_that_as_of(
-        spark, landing, config, full_refresh, sample_build_earlier, tmp_path):
+        spark, landing, config, full_refresh, sample_build_earlier, tmp_path, capsys):
     warehouse = tmp_path / "wh"
     shutil.copytree(full_refresh, warehouse)  # incremental state built at the latest as_of
     # going back in time needs --rebuild-history (segment history only moves forward);
@@ -129,9 +141,17 @@ def test_as_of_earlier_than_latest_order_equals_full_refresh_at_that_as_of(
     yearly = tmp_path / "yearly.yaml"
     yearly.write_text(yaml.safe_dump({"inherits": config,
                                       "snapshots": {"segment_history_step_days": 400}}))
+    capsys.readouterr()
     assert run(str(yearly), landing, warehouse, "--as-of", EARLIER_AS_OF,
                "--rebuild-history") == 0
     assert_same_tables(spark, sample_build_earlier, warehouse)
+    # a landing this small: its staging tables' rules are checked whole, nothing is kept
+    logged = capsys.readouterr().err
+    assert re.search(r"checks staging\.customers, staging\.products, staging\.orders, "
+                     r"staging\.order_items: unique / relationships rules on the whole table, "
+                     r"no failures kept \(raw files under quality\.kept_failures_from_mb = 64 "
+                     r"MB\)", logged), logged
+    assert not (warehouse / "audit" / "dq_failing_rows").exists()
 
 
 def test_second_run_on_a_locked_warehouse_refuses(landing, config, tmp_path, capsys):

@@ -18,10 +18,12 @@ REPO = Path(__file__).resolve().parents[2]
 def base_config(tmp_path_factory) -> str:
     """The defaults without CLV: these landings hold a handful of customers, from which no
     CLV model can be fitted (a fit that does not converge stops a run: tests/clv,
-    tests/e2e/test_clv.py)."""
+    tests/e2e/test_clv.py). Every staging table keeps its failing rows, however small, so
+    that hostile keys go through the incremental checks too."""
     path = tmp_path_factory.mktemp("hostile-conf") / "base.yaml"
     path.write_text(yaml.safe_dump({"inherits": str(REPO / "conf" / "base.yaml"),
-                                    "clv": {"enabled": False}}))
+                                    "clv": {"enabled": False},
+                                    "quality": {"kept_failures_from_mb": 0}}))
     return str(path)
 
 
