@@ -119,13 +119,6 @@ def raw_bytes(settings: Settings, available: Listing) -> dict[str, int | None]:
             for t in registry.RAW_TABLES}
 
 
-def landing_bytes(settings: Settings, available: Listing) -> int | None:
-    """The size of every raw file in the landing (what a full refresh reads, and about what
-    an incremental run joins against); None when a source is a Delta or catalog table."""
-    sizes = raw_bytes(settings, available).values()
-    return None if None in sizes else sum(sizes)
-
-
 def plan_batch(wh: Warehouse, available: Listing, full_refresh: bool, result: RunResult,
                read_processed: Callable[[], checkpoint.Processed]) -> Batch:
     """New files only, or every file. Refuses (exit 2) a rewritten delivery and a warehouse
@@ -183,7 +176,7 @@ def run_pipeline(spark: SparkSession, settings: Settings, options: RunOptions) -
         open_run(spark, wh, result, history)
         gate = Gate(wh, settings, result.as_of)
         try:
-            with sized_to_input(spark, landing_bytes(settings, available), settings.spark):
+            with sized_to_input(spark, batch.landing_bytes, settings.spark):
                 _run(spark, wh, settings, options, result, batch, gate, history)
             result.table_versions = {
                 **{name: v for name, v in history.published.items()

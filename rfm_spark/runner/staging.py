@@ -67,6 +67,13 @@ class Batch:
     def paths(self, table: str) -> list[str]:
         return [f.path for f in self.files.get(table, [])]
 
+    @property
+    def landing_bytes(self) -> int | None:
+        """The size of every raw file in the landing (what a full refresh reads, and about
+        what an incremental run joins against); None when a source is of unknown size."""
+        sizes = list(self.raw_bytes.values())
+        return None if not sizes or None in sizes else sum(sizes)
+
 
 @dataclass
 class StagingOutcome:
@@ -134,23 +141,29 @@ def changes_of(wh: Warehouse, batch: Batch, outcome: StagingOutcome, kept_from_m
         if size is not None and size < kept_from_mb * 2**20:
             small.append(model.name)
             continue
-        if isinstance(strategy, ReplaceGroups):
-            scope, touched = strategy.group_keys, outcome.touched_orders
-            keys = (touched if touched is not None
-                    else wh.read(model.name).where(F.lit(False))).select(*scope)
-        else:
-            scope, raw = strategy.keys, model.inputs[0].split(".", 1)[1]
-            log_model = next(m for m in _fed_by(model.inputs[0])
-                             if isinstance(m.write, ReplaceBySourceFile))
-            keys = (wh.read(log_model.name)
-                    .where(F.col(log_model.write.column).isin(batch.paths(raw)))
-                    .select(*scope))
-        changes[model.name] = Changes(tuple(scope), None if batch.full_refresh else keys)
+        scope = strategy.group_keys if isinstance(strategy, ReplaceGroups) else strategy.keys
+        changes[model.name] = Changes(tuple(scope), None if batch.full_refresh
+                                      else _changed_keys(wh, batch, outcome, model))
     if small:
         log.info("checks %s: unique / relationships rules on the whole table, no failures "
                  "kept (raw files under quality.kept_failures_from_mb = %d MB)",
                  ", ".join(small), kept_from_mb)
     return changes
+
+
+def _changed_keys(wh: Warehouse, batch: Batch, outcome: StagingOutcome, model: Model
+                  ) -> DataFrame:
+    """The write keys of the rows an incremental run changed in a staging table."""
+    strategy = model.write
+    if isinstance(strategy, ReplaceGroups):
+        touched = outcome.touched_orders
+        return (touched if touched is not None
+                else wh.read(model.name).where(F.lit(False))).select(*strategy.group_keys)
+    raw = model.inputs[0].split(".", 1)[1]
+    log_model = next(m for m in _fed_by(model.inputs[0])
+                     if isinstance(m.write, ReplaceBySourceFile))
+    return (wh.read(log_model.name).where(F.col(log_model.write.column).isin(batch.paths(raw)))
+            .select(*strategy.keys))
 
 
 def with_keys(wh: Warehouse, outcome: StagingOutcome, full_refresh: bool,
