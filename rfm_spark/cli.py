@@ -203,8 +203,8 @@ def _clv_validate(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace, debug: bool) -> int:
-    from rfm_spark.io.listing import local_folder_exists
-    from rfm_spark.registry import load_settings
+    from rfm_spark.io.listing import local_folder_exists, local_landing_bytes
+    from rfm_spark.registry import RAW_TABLES, load_settings
     from rfm_spark.runner.pipeline import RunOptions, refuse_missing_landing, run_pipeline
     from rfm_spark.session import get_spark, starts_local_session
     from rfm_spark.summary import print_summary
@@ -213,9 +213,11 @@ def _run(args: argparse.Namespace, debug: bool) -> int:
         args.config, overrides={"raw.dir": args.raw_dir, "warehouse.dir": args.warehouse,
                                 "spark.log_level": "INFO" if debug else None}
     )
+    landing_bytes = None
     if starts_local_session(settings.spark):  # a missing landing refused before Spark starts
         refuse_missing_landing(settings, local_folder_exists)
-    spark = get_spark(settings.spark)
+        landing_bytes = local_landing_bytes(settings.raw_table(t) for t in RAW_TABLES)
+    spark = get_spark(settings.spark, landing_bytes)
     result = run_pipeline(spark, settings, RunOptions(as_of=args.as_of,
                                                       full_refresh=args.full_refresh,
                                                       rebuild_history=args.rebuild_history))

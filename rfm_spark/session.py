@@ -21,7 +21,7 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from pyspark.sql import SparkSession
@@ -166,10 +166,11 @@ def sized_to_input(spark: SparkSession, input_bytes: int | None,
                             root_cause(exc)[:200])
 
 
-def get_spark(settings: SparkSettings) -> SparkSession:
+def get_spark(settings: SparkSettings, landing_bytes: int | None = None) -> SparkSession:
     """The session to use (a local Delta-enabled one only when none exists), with the
-    runtime settings the pipeline relies on."""
-    spark = _session(settings)
+    runtime settings the pipeline relies on. `landing_bytes`: the raw files the one run of
+    a new local JVM will read, when known before it starts (client_compiler_conf)."""
+    spark = _session(settings, landing_bytes)
     for key, value in PIPELINE_SQL_CONF.items():
         spark.conf.set(key, value)
     return spark
@@ -183,7 +184,7 @@ def starts_local_session(settings: SparkSettings) -> bool:
             and "HADOOP_CONF_DIR" not in os.environ)
 
 
-def _session(settings: SparkSettings) -> SparkSession:
+def _session(settings: SparkSettings, landing_bytes: int | None) -> SparkSession:
     active = SparkSession.getActiveSession()
     if active is not None:
         return active
@@ -192,7 +193,7 @@ def _session(settings: SparkSettings) -> SparkSession:
         return _remote_session(settings, url)
     if on_databricks() or under_spark_submit():
         return _platform_session(settings)
-    return _local_session(settings)
+    return _local_session(settings, landing_bytes)
 
 
 def _platform_session(settings: SparkSettings) -> SparkSession:
@@ -244,7 +245,25 @@ def cached_delta_jars(ivy_dir: Path) -> list[str]:
     return jars if any("delta-spark_" in Path(j).name for j in jars) else []
 
 
-def _local_session(settings: SparkSettings) -> SparkSession:
+DRIVER_JAVA_OPTIONS = "spark.driver.extraJavaOptions"
+# With C1 alone the JVM reserves a 48 MB code cache, which a run fills (the JVM then stops
+# compiling, and has died after it): the code cache of the tiered default.
+CLIENT_COMPILER = "-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=240m"
+
+
+def client_compiler_conf(conf: Mapping[str, str], landing_bytes: int | None,
+                         sizing: SparkSettings) -> dict[str, str]:
+    """The driver's JVM options for a new local JVM whose one run reads `landing_bytes` of
+    raw files: below `client_compiler_below_mb` MB, the client compiler (C1) only, after
+    the configured options. Such a JVM ends before the optimising compiler's (C2) code pays
+    back the CPU it takes to compile it. Nothing when the size is unknown."""
+    if landing_bytes is None or landing_bytes >= sizing.client_compiler_below_mb * 2**20:
+        return {}
+    return {DRIVER_JAVA_OPTIONS: " ".join(filter(None, [conf.get(DRIVER_JAVA_OPTIONS),
+                                                        CLIENT_COMPILER]))}
+
+
+def _local_session(settings: SparkSettings, landing_bytes: int | None) -> SparkSession:
     check_java()
     # Bind to loopback unless told otherwise: a laptop's changing address should not matter.
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
@@ -252,7 +271,13 @@ def _local_session(settings: SparkSettings) -> SparkSession:
     # spark.log.level: the log level from the start, without reaching for the SparkContext
     defaults = {**DELTA_SETTINGS, "spark.ui.enabled": "false",
                 "spark.log.level": settings.log_level}
-    for key, value in {**defaults, **settings.conf}.items():
+    conf = {**defaults, **settings.conf}
+    one_run = client_compiler_conf(conf, landing_bytes, settings)
+    if one_run:
+        log.info("JVM with the client compiler only (-XX:TieredStopAtLevel=1) for %.1f MB "
+                 "of raw files (below spark.client_compiler_below_mb = %d)",
+                 (landing_bytes or 0) / 2**20, settings.client_compiler_below_mb)
+    for key, value in {**conf, **one_run}.items():
         builder = builder.config(key, value)
     if settings.delta_from_maven:
         ivy_dir = delta_ivy_dir()

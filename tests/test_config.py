@@ -73,6 +73,7 @@ def test_shipped_configs_load():
         ({"staging": {"future_tolerance_days": -1}}, "staging.future_tolerance_days"),
         ({"spark": {"shuffle_partition_mb": -8}}, "spark.shuffle_partition_mb"),
         ({"quality": {"kept_failures_from_mb": -1}}, "quality.kept_failures_from_mb"),
+        ({"spark": {"client_compiler_below_mb": -1}}, "spark.client_compiler_below_mb"),
         ({"clv": {"model": "lifetimes"}}, "clv.model"),
         ({"clv": {"horizon_months": 0}}, "clv.horizon_months"),
         ({"clv": {"discount_rate_monthly": 1.5}}, "clv.discount_rate_monthly"),

@@ -1,5 +1,5 @@
 """A run's shuffle partitions follow the size of its input, within the session's value; a
-small input is evaluated interpreted."""
+small input is evaluated interpreted, and a new local JVM for a small landing runs C1 only."""
 
 from __future__ import annotations
 
@@ -7,10 +7,14 @@ import pytest
 from chispa import assert_df_equality
 from pyspark.sql import functions as F
 
-from rfm_spark.config import SparkSettings
+from rfm_spark.config import RawTable, SparkSettings
+from rfm_spark.io.listing import local_landing_bytes
 from rfm_spark.session import (
+    CLIENT_COMPILER,
+    DRIVER_JAVA_OPTIONS,
     INTERPRETED,
     SHUFFLE_PARTITIONS,
+    client_compiler_conf,
     settings_for_input,
     shuffle_partitions_for,
     sized_to_input,
@@ -124,3 +128,44 @@ def test_interpreted_and_compiled_give_the_same_rows(session_with_64, capsys):
         interpreted = query()
         assert_df_equality(interpreted, spark.createDataFrame(compiled, interpreted.schema),
                            ignore_row_order=True)
+
+
+@pytest.mark.parametrize("conf, landing_bytes, below_mb, expected", [
+    # the 10k-order sample of `make run`: C1 after the configured options
+    ({DRIVER_JAVA_OPTIONS: "-XX:+UseParallelGC"}, int(1.6 * MB), 4,
+     {DRIVER_JAVA_OPTIONS: f"-XX:+UseParallelGC {CLIENT_COMPILER}"}),
+    ({}, 0, 4, {DRIVER_JAVA_OPTIONS: CLIENT_COMPILER}),  # an empty landing, no options set
+    ({}, 4 * MB, 4, {}),  # at the threshold: C2 as well
+    ({}, 152 * MB, 4, {}),  # 1M orders
+    ({}, None, 4, {}),  # a Delta, catalog or remote source: size unknown
+    ({}, 0, 0, {}),  # switched off
+])
+def test_a_new_jvm_for_a_small_landing_runs_the_client_compiler_only(conf, landing_bytes,
+                                                                     below_mb, expected):
+    sizing = SparkSettings(client_compiler_below_mb=below_mb)
+    assert client_compiler_conf(conf, landing_bytes, sizing) == expected
+
+
+def test_local_landing_bytes_counts_deliveries_only(tmp_path):
+    """Sized before Spark starts, with the listing's rules: deliveries directly under each
+    table's folder; hidden files, other suffixes and subfolders are not counted."""
+    for table, files in {"orders": {"d1.csv": 100, "D2.CSV": 50, "_tmp.csv": 7, ".x.csv": 7,
+                                    "notes.txt": 9},
+                         "order_items": {"d1.csv": 30}}.items():
+        (tmp_path / table / "old").mkdir(parents=True)
+        (tmp_path / table / "old" / "d0.csv").write_bytes(b"x" * 1000)
+        for name, size in files.items():
+            (tmp_path / table / name).write_bytes(b"x" * size)
+    (tmp_path / "events").mkdir()
+    (tmp_path / "events" / "e.json").write_bytes(b"x" * 11)
+
+    def csv(table: str) -> RawTable:
+        return RawTable("csv", str(tmp_path / table))
+
+    assert local_landing_bytes([csv("orders"), csv("order_items")]) == 180
+    assert local_landing_bytes([RawTable("json", f"file:{tmp_path / 'events'}")]) == 11
+    assert local_landing_bytes([]) == 0
+    assert local_landing_bytes([csv("orders"), RawTable("delta", str(tmp_path))]) is None
+    assert local_landing_bytes([csv("orders"), RawTable("table", "main.raw.orders")]) is None
+    assert local_landing_bytes([RawTable("csv", "s3a://bucket/raw/orders")]) is None
+    assert local_landing_bytes([csv("missing")]) is None

@@ -71,6 +71,9 @@ def validate_settings(s: Settings, catalog: TableCatalog) -> None:
     if s.spark.interpreted_below_mb < 0:
         raise ConfigError("config key 'spark.interpreted_below_mb': expected >= 0 (0 always "
                           f"compiles generated code), got {s.spark.interpreted_below_mb}")
+    if s.spark.client_compiler_below_mb < 0:
+        raise ConfigError("config key 'spark.client_compiler_below_mb': expected >= 0 (0 "
+                          f"never), got {s.spark.client_compiler_below_mb}")
     if s.quality.kept_failures_from_mb < 0:
         raise ConfigError("config key 'quality.kept_failures_from_mb': expected >= 0 (0 keeps "
                           f"the failures of every table), got {s.quality.kept_failures_from_mb}")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
@@ -24,6 +24,7 @@ from rfm_spark.io import classic_only
 from rfm_spark.io.classic_only import is_classic
 
 log = logging.getLogger("rfm_spark.io.landing")
+FILE_SUFFIX = {"csv": ".csv", "parquet": ".parquet", "json": ".json"}
 
 
 @dataclass(frozen=True)
@@ -34,17 +35,23 @@ class LandingFile:
     modified: int = 0  # modification time, milliseconds since the epoch
 
 
+def _skip_reason(name: str, is_file: bool, suffix: str) -> str | None:
+    """Why a folder entry is not a delivery (None: it is one)."""
+    if not is_file:
+        return "is a folder"
+    if name.startswith((".", "_")):
+        return f"starts with '{name[0]}' (hidden)"
+    if not name.lower().endswith(suffix):
+        return f"does not end in {suffix}"
+    return None
+
+
 def _is_delivery(name: str, is_file: bool, suffix: str, where: str) -> bool:
     """Whether a folder entry is a delivery: a file ending in `suffix` (any case) whose name
     does not start with `_` or `.`; anything else is skipped with a log line."""
-    if not is_file:
-        log.info("raw %s: %s is a folder, skipped", where, name)
-        return False
-    if name.startswith((".", "_")):
-        log.info("raw %s: %s starts with '%s' (hidden), skipped", where, name, name[0])
-        return False
-    if not name.lower().endswith(suffix):
-        log.info("raw %s: %s does not end in %s, skipped", where, name, suffix)
+    reason = _skip_reason(name, is_file, suffix)
+    if reason is not None:
+        log.info("raw %s: %s %s, skipped", where, name, reason)
         return False
     if ":" in name:  # Hadoop paths cannot hold a colon in a file name (HADOOP-3257)
         raise ConfigError(f"raw file {name!r} in {where}: Spark (Hadoop) cannot read a file "
@@ -67,6 +74,25 @@ def local_folder_exists(directory: str) -> bool | None:
     if parsed.scheme not in ("", "file"):
         return None
     return os.path.isdir(parsed.path if parsed.scheme else directory)
+
+
+def local_landing_bytes(sources: Iterable[RawTable]) -> int | None:
+    """The bytes of the deliveries of raw tables on the local file system, read without
+    Spark (before a session starts); None when a source is a Delta or catalog table, on
+    another file system, or cannot be listed."""
+    total = 0
+    for source in sources:
+        suffix = FILE_SUFFIX.get(source.format)
+        parsed = urlparse(source.path or "")
+        if suffix is None or parsed.scheme not in ("", "file"):
+            return None
+        try:
+            with os.scandir(parsed.path if parsed.scheme else source.path) as entries:
+                total += sum(e.stat().st_size for e in entries
+                             if _skip_reason(e.name, e.is_file(), suffix) is None)
+        except OSError:
+            return None
+    return total
 
 
 def folder_exists(spark: SparkSession, directory: str) -> bool:
@@ -121,9 +147,6 @@ def _path_part(location: str) -> str:
 def glob_escaped(path: str) -> str:
     """A path Spark reads literally: Hadoop expands {} [] * ? and \\ as a glob pattern."""
     return re.sub(r"([{}\[\]*?\\])", r"\\\1", path)
-
-
-FILE_SUFFIX = {"csv": ".csv", "parquet": ".parquet", "json": ".json"}
 
 
 def landing_files(spark: SparkSession, source: RawTable) -> list[LandingFile]:

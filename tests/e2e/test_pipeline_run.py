@@ -143,8 +143,9 @@ def test_raw_file_missing_a_column_exits_2(spark, tmp_path, capsys):
 def test_embedded_default_in_a_fresh_folder(tmp_path):
     """What `make run` does in a fresh folder, as a user would start it (a new JVM): `run`
     alone refuses the missing ./data/raw (it never generates); `generate` writes the sample,
-    then `run` with no options builds the warehouse."""
-    env = cli_env()
+    then `run` with no options builds the warehouse. Its JVM gets the client compiler only
+    from the run itself (small landing), not from the tests' JVM options."""
+    env = cli_env(one_run_jvm=False)
 
     def cli(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run([sys.executable, "-m", "rfm_spark", *args], cwd=tmp_path,
@@ -166,6 +167,8 @@ def test_embedded_default_in_a_fresh_folder(tmp_path):
                      r"\(at most 64\)", proc.stderr)
     assert re.search(r"expressions interpreted, no generated code, for 1\.\d MB of raw files",
                      proc.stderr)
+    assert re.search(r"JVM with the client compiler only \(-XX:TieredStopAtLevel=1\) for "
+                     r"1\.\d MB of raw files", proc.stderr)
     assert "No Partition Defined for Window" not in proc.stderr  # no single-task windows
     assert "\tat org.apache." not in proc.stderr, proc.stderr[-3000:]  # no stack trace
 
