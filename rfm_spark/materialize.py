@@ -14,6 +14,7 @@ from contextlib import contextmanager
 
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
 
 log = logging.getLogger("rfm_spark.materialize")
 
@@ -50,3 +51,20 @@ def local_checkpoint(df: DataFrame) -> DataFrame | None:
             raise
         log.info("local checkpoints are not available on this session")
         return None
+
+
+# A computed scope of at most this many keys is broadcast to the joins that pick its rows,
+# so the large side is read once without a shuffle (a 1% delivery of 10M orders touches
+# ~100,000 orders: a few MB).
+BROADCAST_KEYS = 1_000_000
+
+
+def computed_scope(scope: DataFrame) -> tuple[DataFrame, int | None]:
+    """`scope` computed once (a local checkpoint) and counted, hinted for broadcast when it
+    holds at most BROADCAST_KEYS rows. Where checkpoints are not available it is returned
+    as it is, uncounted (a count would compute it once more)."""
+    kept = local_checkpoint(scope)
+    if kept is None:
+        return scope, None
+    rows = kept.count()
+    return (F.broadcast(kept) if rows <= BROADCAST_KEYS else kept), rows

@@ -24,7 +24,7 @@ from pyspark.sql import functions as F
 from rfm_spark import registry, scopes
 from rfm_spark.io.warehouse import Warehouse
 from rfm_spark.logs import fmt_count, timed
-from rfm_spark.materialize import local_checkpoint, persisted
+from rfm_spark.materialize import computed_scope, local_checkpoint, persisted
 from rfm_spark.model import BuildContext, Model, enforce_columns
 from rfm_spark.runner.checks import Gate
 from rfm_spark.runner.clv import CLV, prepare_clv, record_fits
@@ -91,7 +91,7 @@ def build_intermediate(wh: Warehouse, gate: Gate, ctx: BuildContext, plan: Plan
         else:
             scope = scopes.summary_scope(wh.read(ORDER_VERSIONS), orders, plan.touched_orders,
                                          previous, ctx.as_of, ctx.rules.rfm.counted_status)
-            scope = local_checkpoint(scope) or scope  # used four times below
+            scope, customers = computed_scope(scope)  # used four times below
             their_orders = scopes.rows_of(orders, scope, ["customer_id"])
             rows = build(SUMMARY, ctx, their_orders,
                          scopes.rows_of(items, their_orders, ["order_id"]))
@@ -99,12 +99,16 @@ def build_intermediate(wh: Warehouse, gate: Gate, ctx: BuildContext, plan: Plan
             if previous != ctx.as_of:  # every row's as_of changes: the table is rewritten
                 current = current.withColumn("as_of_date", F.lit(ctx.as_of).cast("date"))
             summary = after_replacing_groups(current, rows, scope, SUMMARY.write)
-            how = (f"{fmt_count(scope.count())} customer(s) recomputed" if previous == ctx.as_of
-                   else f"as_of moved from {previous}: {fmt_count(scope.count())} "
-                        "customer(s) recomputed")
+            customers = scope.count() if customers is None else customers
+            how = f"{fmt_count(customers)} customer(s) recomputed"
+            if previous != ctx.as_of:
+                how = f"as_of moved from {previous}: {how}"
         with persisted(summary) as summary, persisted(build(SCORES, ctx, summary)) as scores:
             gate.check({SUMMARY.name: summary, SCORES.name: scores})
             rewritten = previous is None or previous != ctx.as_of
+            # counted before the writes: a write to the summary drops the caches read from it
+            # (Spark re-caches by path), so a count after the MERGE computed it all again
+            kept_rows = None if rewritten else gate.rows_counted(SUMMARY.name, summary)
             commits = side_by_side({
                 SUMMARY.name: (lambda: write(wh, SUMMARY, summary, full_refresh=True))
                 if rewritten else (lambda: write(wh, SUMMARY, scopes.rows_of(
@@ -113,8 +117,7 @@ def build_intermediate(wh: Warehouse, gate: Gate, ctx: BuildContext, plan: Plan
             })
             summary_commit, scores_commit = commits[SUMMARY.name], commits[SCORES.name]
             # the table as written: the overwrite counted it, else as checked or cached
-            summary_rows = (summary_commit.rows if rewritten
-                            else gate.rows_counted(SUMMARY.name, summary))
+            summary_rows = summary_commit.rows if rewritten else kept_rows
     log.info("%-36s %s, wrote %s rows; %s %s rows (%.1f s)", SUMMARY.name, how,
              fmt_count(summary_commit.rows), SCORES.name, fmt_count(scores_commit.rows),
              elapsed())
@@ -162,6 +165,8 @@ def build_snapshots(wh: Warehouse, gate: Gate, ctx: BuildContext, plan: Plan
             migration = build(MIGRATION, ctx, history)
             gate.check({CUSTOMERS_HISTORY.name: customers, SEGMENT_HISTORY.name: history,
                         MIGRATION.name: migration})
+            # before the writes, which drop the caches read from the history table
+            history_rows = gate.rows_counted(SEGMENT_HISTORY.name, history)
 
             def write_segment_history():
                 if _is_incremental(wh, SEGMENT_HISTORY) and not plan.rebuild_history:
@@ -178,7 +183,7 @@ def build_snapshots(wh: Warehouse, gate: Gate, ctx: BuildContext, plan: Plan
                                     MIGRATION.name: lambda: write(wh, MIGRATION, migration),
                                     SEGMENT_HISTORY.name: write_segment_history})
             rows = {MIGRATION.name: commits[MIGRATION.name].rows,
-                    SEGMENT_HISTORY.name: gate.rows_counted(SEGMENT_HISTORY.name, history)}
+                    SEGMENT_HISTORY.name: history_rows}
     log.info("%-36s %s rows; %s written (%.1f s)", SEGMENT_HISTORY.name,
              fmt_count(rows[SEGMENT_HISTORY.name]), CUSTOMERS_HISTORY.name, elapsed())
     return rows
@@ -194,8 +199,7 @@ def _customers_history(wh: Warehouse, ctx: BuildContext, plan: Plan):
     current = wh.read(CUSTOMERS_HISTORY.name)
     if not plan.customer_files:
         return current, lambda: None  # no new customer versions: unchanged
-    scope = scopes.from_files(versions, plan.customer_files, "customer_id")
-    scope = local_checkpoint(scope) or scope
+    scope, _ = computed_scope(scopes.from_files(versions, plan.customer_files, "customer_id"))
     rows = build(CUSTOMERS_HISTORY, ctx, scopes.rows_of(versions, scope, ["customer_id"]))
     rows = local_checkpoint(rows) or rows  # computed once: checked, then merged
     return (after_replacing_groups(current, rows, scope, CUSTOMERS_HISTORY.write),

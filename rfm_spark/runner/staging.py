@@ -28,7 +28,7 @@ from rfm_spark.io.landing import read_raw_table, unreadable_file_error
 from rfm_spark.io.listing import LandingFile, refuse_changed_while_read
 from rfm_spark.io.warehouse import Warehouse
 from rfm_spark.logs import fmt_count, timed
-from rfm_spark.materialize import local_checkpoint, persisted
+from rfm_spark.materialize import computed_scope, persisted
 from rfm_spark.model import BuildContext, Model, ReplaceBySourceFile, ReplaceGroups, Upsert
 from rfm_spark.quality.checks import RuleResult
 from rfm_spark.quality.quarantine import (
@@ -271,7 +271,7 @@ def _load_order_lines(wh: Warehouse, batch: Batch) -> DataFrame | None:
     touched = scopes.touched_orders(versions, lines, batch.paths("orders"),
                                     batch.paths("order_items"))
     # computed once: the line choice, the MERGE and the summary's scope all use it
-    touched = local_checkpoint(touched) or touched
+    touched, _ = computed_scope(touched)
     chosen = model.build(scopes.rows_of(lines, touched, ["order_id"]),
                          scopes.rows_of(versions, touched, ["order_id"]), None)
     write(wh, model, chosen, scope=touched)

@@ -107,3 +107,26 @@ def test_rows_of_a_scope_checkpointed_from_the_same_delta_read(spark, tmp_path):
         same(scopes.rows_of(orders, scope, ["customer_id"]), orders.where("order_id = 'O1'"))
     finally:
         spark.conf.set("spark.sql.adaptive.enabled", adaptive)
+
+
+def test_a_computed_scope_is_counted_and_a_small_one_is_broadcast(spark, monkeypatch, capsys):
+    """The rows a scope picks are the same either way; a scope within BROADCAST_KEYS is
+    joined without shuffling the large side (planned even with automatic broadcasts off)."""
+    from rfm_spark import materialize
+
+    versions = spark.createDataFrame([("O1", "C1", "f1"), ("O2", "C1", "f2"),
+                                      ("O3", "C2", "f3")], VERSIONS)
+    expected = spark.createDataFrame([("O2", "C1", "f2"), ("O3", "C2", "f3")], VERSIONS)
+    threshold = spark.conf.get("spark.sql.autoBroadcastJoinThreshold")
+    spark.conf.set("spark.sql.autoBroadcastJoinThreshold", "-1")
+    try:
+        for limit, join in ((1_000_000, "BroadcastHashJoin"), (1, "SortMergeJoin")):
+            monkeypatch.setattr(materialize, "BROADCAST_KEYS", limit)
+            scope, rows = materialize.computed_scope(ids(spark, "order_id", ["O2", "O3", "O9"]))
+            assert rows == 3
+            picked = scopes.rows_of(versions, scope, ["order_id"])
+            same(picked, expected)
+            picked.explain()
+            assert join in capsys.readouterr().out
+    finally:
+        spark.conf.set("spark.sql.autoBroadcastJoinThreshold", threshold)
