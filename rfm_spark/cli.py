@@ -173,14 +173,19 @@ def _dq(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
+    from rfm_spark.io.listing import local_folder_bytes
     from rfm_spark.io.warehouse import Warehouse
     from rfm_spark.registry import load_settings
     from rfm_spark.report import write_report
-    from rfm_spark.session import get_spark
+    from rfm_spark.session import get_spark, starts_local_session
 
     settings = load_settings(args.config, overrides={"warehouse.dir": args.warehouse})
     out = Path(args.out) if args.out else Path(settings.warehouse.dir).parent / "rfm_report.html"
-    spark = get_spark(settings.spark)
+    warehouse = settings.warehouse
+    on_paths = not warehouse.catalog_schema and not warehouse.tables  # else sized elsewhere
+    input_bytes = (local_folder_bytes(warehouse.dir)
+                   if on_paths and starts_local_session(settings.spark) else None)
+    spark = get_spark(settings.spark, input_bytes)
     path = write_report(Warehouse(spark, settings.warehouse), settings, out)
     print(f"Report: {path.resolve()}")
     return 0

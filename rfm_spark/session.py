@@ -166,11 +166,12 @@ def sized_to_input(spark: SparkSession, input_bytes: int | None,
                             root_cause(exc)[:200])
 
 
-def get_spark(settings: SparkSettings, landing_bytes: int | None = None) -> SparkSession:
+def get_spark(settings: SparkSettings, input_bytes: int | None = None) -> SparkSession:
     """The session to use (a local Delta-enabled one only when none exists), with the
-    runtime settings the pipeline relies on. `landing_bytes`: the raw files the one run of
-    a new local JVM will read, when known before it starts (client_compiler_conf)."""
-    spark = _session(settings, landing_bytes)
+    runtime settings the pipeline relies on. `input_bytes`: what the one command of a new
+    local JVM will read (a run: the raw landing; a report: the warehouse), when known
+    before it starts (client_compiler_conf)."""
+    spark = _session(settings, input_bytes)
     for key, value in PIPELINE_SQL_CONF.items():
         spark.conf.set(key, value)
     return spark
@@ -184,7 +185,7 @@ def starts_local_session(settings: SparkSettings) -> bool:
             and "HADOOP_CONF_DIR" not in os.environ)
 
 
-def _session(settings: SparkSettings, landing_bytes: int | None) -> SparkSession:
+def _session(settings: SparkSettings, input_bytes: int | None) -> SparkSession:
     active = SparkSession.getActiveSession()
     if active is not None:
         return active
@@ -193,7 +194,7 @@ def _session(settings: SparkSettings, landing_bytes: int | None) -> SparkSession
         return _remote_session(settings, url)
     if on_databricks() or under_spark_submit():
         return _platform_session(settings)
-    return _local_session(settings, landing_bytes)
+    return _local_session(settings, input_bytes)
 
 
 def _platform_session(settings: SparkSettings) -> SparkSession:
@@ -251,19 +252,19 @@ DRIVER_JAVA_OPTIONS = "spark.driver.extraJavaOptions"
 CLIENT_COMPILER = "-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=240m"
 
 
-def client_compiler_conf(conf: Mapping[str, str], landing_bytes: int | None,
+def client_compiler_conf(conf: Mapping[str, str], input_bytes: int | None,
                          sizing: SparkSettings) -> dict[str, str]:
-    """The driver's JVM options for a new local JVM whose one run reads `landing_bytes` of
-    raw files: below `client_compiler_below_mb` MB, the client compiler (C1) only, after
-    the configured options. Such a JVM ends before the optimising compiler's (C2) code pays
+    """The driver's JVM options for a new local JVM whose one command reads `input_bytes`:
+    below `client_compiler_below_mb` MB, the client compiler (C1) only, after the
+    configured options. Such a JVM ends before the optimising compiler's (C2) code pays
     back the CPU it takes to compile it. Nothing when the size is unknown."""
-    if landing_bytes is None or landing_bytes >= sizing.client_compiler_below_mb * 2**20:
+    if input_bytes is None or input_bytes >= sizing.client_compiler_below_mb * 2**20:
         return {}
     return {DRIVER_JAVA_OPTIONS: " ".join(filter(None, [conf.get(DRIVER_JAVA_OPTIONS),
                                                         CLIENT_COMPILER]))}
 
 
-def _local_session(settings: SparkSettings, landing_bytes: int | None) -> SparkSession:
+def _local_session(settings: SparkSettings, input_bytes: int | None) -> SparkSession:
     check_java()
     # Bind to loopback unless told otherwise: a laptop's changing address should not matter.
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
@@ -272,11 +273,11 @@ def _local_session(settings: SparkSettings, landing_bytes: int | None) -> SparkS
     defaults = {**DELTA_SETTINGS, "spark.ui.enabled": "false",
                 "spark.log.level": settings.log_level}
     conf = {**defaults, **settings.conf}
-    one_run = client_compiler_conf(conf, landing_bytes, settings)
+    one_run = client_compiler_conf(conf, input_bytes, settings)
     if one_run:
         log.info("JVM with the client compiler only (-XX:TieredStopAtLevel=1) for %.1f MB "
-                 "of raw files (below spark.client_compiler_below_mb = %d)",
-                 (landing_bytes or 0) / 2**20, settings.client_compiler_below_mb)
+                 "of input (below spark.client_compiler_below_mb = %d)",
+                 (input_bytes or 0) / 2**20, settings.client_compiler_below_mb)
     for key, value in {**conf, **one_run}.items():
         builder = builder.config(key, value)
     if settings.delta_from_maven:

@@ -8,7 +8,7 @@ from chispa import assert_df_equality
 from pyspark.sql import functions as F
 
 from rfm_spark.config import RawTable, SparkSettings
-from rfm_spark.io.listing import local_landing_bytes
+from rfm_spark.io.listing import local_folder_bytes, local_landing_bytes
 from rfm_spark.session import (
     CLIENT_COMPILER,
     DRIVER_JAVA_OPTIONS,
@@ -169,3 +169,14 @@ def test_local_landing_bytes_counts_deliveries_only(tmp_path):
     assert local_landing_bytes([csv("orders"), RawTable("table", "main.raw.orders")]) is None
     assert local_landing_bytes([RawTable("csv", "s3a://bucket/raw/orders")]) is None
     assert local_landing_bytes([csv("missing")]) is None
+
+
+def test_local_folder_bytes_counts_every_file_below(tmp_path):
+    """`rfm-spark report` sizes a local warehouse before Spark starts: all its files."""
+    (tmp_path / "marts" / "t" / "_delta_log").mkdir(parents=True)
+    (tmp_path / "marts" / "t" / "part-0.parquet").write_bytes(b"x" * 300)
+    (tmp_path / "marts" / "t" / "_delta_log" / "0.json").write_bytes(b"x" * 20)
+    assert local_folder_bytes(str(tmp_path)) == 320
+    assert local_folder_bytes(f"file:{tmp_path}") == 320
+    assert local_folder_bytes(str(tmp_path / "missing")) is None
+    assert local_folder_bytes("s3a://bucket/warehouse") is None

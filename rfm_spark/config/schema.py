@@ -30,9 +30,9 @@ class SparkSettings:
     # Below this many MB of raw files in the landing, a run evaluates expressions interpreted
     # instead of compiling generated code for every query; 0 always compiles.
     interpreted_below_mb: int = 4
-    # A local session started for a landing of under this many MB of raw files (one run in
-    # a new JVM, as `make run` starts) runs its JVM with the client compiler (C1) only; 0
-    # never.
+    # A local session started for one command over less than this many MB (`run`: the
+    # landing's raw files; `report`: the warehouse's files), as `make run` starts them, runs
+    # its JVM with the client compiler (C1) only; 0 never.
     client_compiler_below_mb: int = 4
 
 

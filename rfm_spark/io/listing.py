@@ -95,6 +95,25 @@ def local_landing_bytes(sources: Iterable[RawTable]) -> int | None:
     return total
 
 
+def local_folder_bytes(directory: str) -> int | None:
+    """The bytes of every file under a folder of the local file system, read without
+    Spark; None for another file system or a folder that is not there."""
+    parsed = urlparse(directory)
+    if parsed.scheme not in ("", "file"):
+        return None
+    root = parsed.path if parsed.scheme else directory
+    if not os.path.isdir(root):
+        return None
+    total = 0
+    for folder, _, names in os.walk(root):
+        for name in names:
+            try:
+                total += os.stat(os.path.join(folder, name)).st_size
+            except OSError:  # gone while listed
+                continue
+    return total
+
+
 def folder_exists(spark: SparkSession, directory: str) -> bool:
     if is_classic(spark):
         return classic_only.is_folder(spark, directory)
