@@ -67,13 +67,20 @@ def list_files(spark: SparkSession, directory: str, suffix: str = ".csv") -> lis
     return sorted(found, key=lambda f: f.name)
 
 
+def local_path(location: str) -> str | None:
+    """The path of a location on the local file system (a plain path or a `file:` URI);
+    None for another file system."""
+    parsed = urlparse(location)
+    if parsed.scheme not in ("", "file"):
+        return None
+    return parsed.path if parsed.scheme else location
+
+
 def local_folder_exists(directory: str) -> bool | None:
     """Whether a folder on the local file system exists, without Spark; None for a path
     of another file system (a URI with another scheme)."""
-    parsed = urlparse(directory)
-    if parsed.scheme not in ("", "file"):
-        return None
-    return os.path.isdir(parsed.path if parsed.scheme else directory)
+    path = local_path(directory)
+    return None if path is None else os.path.isdir(path)
 
 
 def local_landing_bytes(sources: Iterable[RawTable]) -> int | None:
@@ -83,11 +90,11 @@ def local_landing_bytes(sources: Iterable[RawTable]) -> int | None:
     total = 0
     for source in sources:
         suffix = FILE_SUFFIX.get(source.format)
-        parsed = urlparse(source.path or "")
-        if suffix is None or parsed.scheme not in ("", "file"):
+        path = local_path(source.path or "")
+        if suffix is None or path is None:
             return None
         try:
-            with os.scandir(parsed.path if parsed.scheme else source.path) as entries:
+            with os.scandir(path) as entries:
                 total += sum(e.stat().st_size for e in entries
                              if _skip_reason(e.name, e.is_file(), suffix) is None)
         except OSError:
@@ -98,11 +105,8 @@ def local_landing_bytes(sources: Iterable[RawTable]) -> int | None:
 def local_folder_bytes(directory: str) -> int | None:
     """The bytes of every file under a folder of the local file system, read without
     Spark; None for another file system or a folder that is not there."""
-    parsed = urlparse(directory)
-    if parsed.scheme not in ("", "file"):
-        return None
-    root = parsed.path if parsed.scheme else directory
-    if not os.path.isdir(root):
+    root = local_path(directory)
+    if root is None or not os.path.isdir(root):
         return None
     total = 0
     for folder, _, names in os.walk(root):
