@@ -177,7 +177,7 @@ def _report(args: argparse.Namespace) -> int:
     from rfm_spark.io.warehouse import Warehouse
     from rfm_spark.registry import load_settings
     from rfm_spark.report import write_report
-    from rfm_spark.session import get_spark, starts_local_session
+    from rfm_spark.session import get_spark, sized_to_input, starts_local_session
 
     settings = load_settings(args.config, overrides={"warehouse.dir": args.warehouse})
     out = Path(args.out) if args.out else Path(settings.warehouse.dir).parent / "rfm_report.html"
@@ -186,7 +186,9 @@ def _report(args: argparse.Namespace) -> int:
     input_bytes = (local_folder_bytes(warehouse.dir)
                    if on_paths and starts_local_session(settings.spark) else None)
     spark = get_spark(settings.spark, input_bytes)
-    path = write_report(Warehouse(spark, settings.warehouse), settings, out)
+    # a small warehouse's report queries run as a small run's do (interpreted, few shuffles)
+    with sized_to_input(spark, input_bytes, settings.spark, announce=False):
+        path = write_report(Warehouse(spark, settings.warehouse), settings, out)
     print(f"Report: {path.resolve()}")
     return 0
 
@@ -211,7 +213,7 @@ def _run(args: argparse.Namespace, debug: bool) -> int:
     from rfm_spark.io.listing import local_folder_exists, local_landing_bytes
     from rfm_spark.registry import RAW_TABLES, load_settings
     from rfm_spark.runner.pipeline import RunOptions, refuse_missing_landing, run_pipeline
-    from rfm_spark.session import get_spark, starts_local_session
+    from rfm_spark.session import get_spark, sized_to_input, starts_local_session
     from rfm_spark.summary import print_summary
 
     settings = load_settings(
@@ -226,5 +228,6 @@ def _run(args: argparse.Namespace, debug: bool) -> int:
     result = run_pipeline(spark, settings, RunOptions(as_of=args.as_of,
                                                       full_refresh=args.full_refresh,
                                                       rebuild_history=args.rebuild_history))
-    print_summary(spark, settings, result)
+    with sized_to_input(spark, result.landing_bytes, settings.spark, announce=False):
+        print_summary(spark, settings, result)
     return 0

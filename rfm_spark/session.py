@@ -126,7 +126,7 @@ def _conf_value(spark: SparkSession, key: str) -> str | None:
 
 @contextlib.contextmanager
 def sized_to_input(spark: SparkSession, input_bytes: int | None,
-                   sizing: SparkSettings) -> Iterator[None]:
+                   sizing: SparkSettings, announce: bool = True) -> Iterator[None]:
     """Within the block, the session's runtime settings for a run over `input_bytes` of raw
     files (settings_for_input); each put back after it. A setting the session hides or
     refuses (a platform may pin it) is left as it is, with a warning.
@@ -150,10 +150,10 @@ def sized_to_input(spark: SparkSession, input_bytes: int | None,
                 continue
             restore[key] = before
         mb = (input_bytes or 0) / 2**20
-        if SHUFFLE_PARTITIONS in restore:
+        if announce and SHUFFLE_PARTITIONS in restore:
             log.info("%s = %s for %.1f MB of raw files (at most %s)", SHUFFLE_PARTITIONS,
                      wanted[SHUFFLE_PARTITIONS], mb, restore[SHUFFLE_PARTITIONS])
-        if INTERPRETED.keys() & restore.keys():
+        if announce and INTERPRETED.keys() & restore.keys():
             log.info("expressions interpreted, no generated code, for %.1f MB of raw files "
                      "(below spark.interpreted_below_mb = %d)", mb, sizing.interpreted_below_mb)
         yield

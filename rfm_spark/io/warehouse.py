@@ -132,9 +132,9 @@ class Warehouse:
         return reader.load(ref.path)
 
     def last_commit(self, name: str) -> tuple[int | None, dict[str, str]]:
-        """Version and operation metrics of the table's latest commit (one log read)."""
-        row = (self.spark.sql(f"DESCRIBE HISTORY {self.ref(name).sql} LIMIT 1")
-               .select("version", "operationMetrics").first())
+        """Version and operation metrics of the table's latest commit (one log read; the
+        command's row taken whole: a projection of it would cost a second Spark job)."""
+        row = self.spark.sql(f"DESCRIBE HISTORY {self.ref(name).sql} LIMIT 1").first()
         if row is None:
             return None, {}
         return int(row["version"]), dict(row["operationMetrics"] or {})

@@ -145,9 +145,10 @@ def plan_batch(wh: Warehouse, available: Listing, full_refresh: bool, result: Ru
 
 def run_pipeline(spark: SparkSession, settings: Settings, options: RunOptions) -> RunResult:
     """The whole run. Refusals (exit 2) come before anything is written; from then on the
-    run has a row in audit/pipeline_runs, `running` until it ends, even when it fails."""
+    run has a row in audit/pipeline_runs, `running` until it ends, even when it fails.
+    Once the landing is listed, everything the run does (its audit writes included) runs
+    with the session sized to the landing (session.sized_to_input)."""
     refuse_missing_landing(settings, lambda folder: folder_exists(spark, folder))
-    refuse_patterns_spark_rejects(spark, settings)
     wh = Warehouse(spark, settings.warehouse, versioned=registry.is_published,
                    stats_columns=registry.stats_columns)
     result = RunResult(run_id=new_run_id(), as_of=options.as_of)
@@ -168,41 +169,49 @@ def run_pipeline(spark: SparkSession, settings: Settings, options: RunOptions) -
                 plan_batch(wh, available, options.full_refresh or interrupted is not None,
                            result, read_processed.result),
                 raw_bytes=raw_bytes(settings, available))
-        declared = declared_as_of(settings, options.as_of)
-        if declared is not None:  # known now: refused before anything is written
-            refuse_going_back(wh, declared, options.rebuild_history)
-            options = dataclasses.replace(options, as_of=declared)
-        result.full_refresh = batch.full_refresh
-        open_run(spark, wh, result, history)
-        gate = Gate(wh, settings, result.as_of)
-        try:
-            with sized_to_input(spark, batch.landing_bytes, settings.spark):
-                _run(spark, wh, settings, options, result, batch, gate, history)
-            result.table_versions = {
-                **{name: v for name, v in history.published.items()
-                   if registry.is_published(name)},
-                **{name: c.version for name, c in wh.commits.items()
-                   if c.version is not None and registry.is_published(name)},
-            }
-            result.status = "succeeded"
-        except RfmError as exc:
-            result.status, result.message = "failed", str(exc)
-            raise
-        except Exception as exc:
-            result.status, result.message = "failed", root_cause(exc)
-            raise
-        finally:
-            result.finished_at = dt.datetime.now(dt.UTC)
-            result.dq_results = gate.results
-            try:
-                gate.store(result.run_id)
-            except Exception:
-                log.exception("could not store the data-quality results in audit.dq_results")
-            try:
-                record_run(spark, wh, result)
-            except Exception:
-                log.exception("could not record the run in audit.pipeline_runs")
+        result.landing_bytes = batch.landing_bytes
+        with sized_to_input(spark, batch.landing_bytes, settings.spark):
+            refuse_patterns_spark_rejects(spark, settings)
+            declared = declared_as_of(settings, options.as_of)
+            if declared is not None:  # known now: refused before anything is written
+                refuse_going_back(wh, declared, options.rebuild_history)
+                options = dataclasses.replace(options, as_of=declared)
+            result.full_refresh = batch.full_refresh
+            open_run(spark, wh, result, history)
+            _recorded_run(spark, wh, settings, options, result, batch, history)
     return result
+
+
+def _recorded_run(spark: SparkSession, wh: Warehouse, settings: Settings, options: RunOptions,
+                  result: RunResult, batch: Batch, history: RunHistory) -> None:
+    """The run, with its outcome and data-quality results recorded whatever it is."""
+    gate = Gate(wh, settings, result.as_of)
+    try:
+        _run(spark, wh, settings, options, result, batch, gate, history)
+        result.table_versions = {
+            **{name: v for name, v in history.published.items()
+               if registry.is_published(name)},
+            **{name: c.version for name, c in wh.commits.items()
+               if c.version is not None and registry.is_published(name)},
+        }
+        result.status = "succeeded"
+    except RfmError as exc:
+        result.status, result.message = "failed", str(exc)
+        raise
+    except Exception as exc:
+        result.status, result.message = "failed", root_cause(exc)
+        raise
+    finally:
+        result.finished_at = dt.datetime.now(dt.UTC)
+        result.dq_results = gate.results
+        try:
+            gate.store(result.run_id)
+        except Exception:
+            log.exception("could not store the data-quality results in audit.dq_results")
+        try:
+            record_run(spark, wh, result)
+        except Exception:
+            log.exception("could not record the run in audit.pipeline_runs")
 
 
 def _run(spark: SparkSession, wh: Warehouse, settings: Settings, options: RunOptions,

@@ -56,6 +56,8 @@ class RunResult:
     table_versions: dict[str, int] = field(default_factory=dict)
     started_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     finished_at: dt.datetime | None = None
+    # the raw landing's bytes the run sized the session to (not recorded in the table)
+    landing_bytes: int | None = None
 
     def fold(self, rows_written: dict[str, int], counts: list[TableCounts] | None = None
              ) -> None:
