@@ -147,8 +147,10 @@ def run_pipeline(spark: SparkSession, settings: Settings, options: RunOptions) -
     """The whole run. Refusals (exit 2) come before anything is written; from then on the
     run has a row in audit/pipeline_runs, `running` until it ends, even when it fails.
     Once the landing is listed, everything the run does (its audit writes included) runs
-    with the session sized to the landing (session.sized_to_input)."""
+    with the session sized to the landing (session.sized_to_input): all but the check of
+    the email pattern, which comes before anything, the lock file included, is written."""
     refuse_missing_landing(settings, lambda folder: folder_exists(spark, folder))
+    refuse_patterns_spark_rejects(spark, settings)  # before the lock file is written too
     wh = Warehouse(spark, settings.warehouse, versioned=registry.is_published,
                    stats_columns=registry.stats_columns)
     result = RunResult(run_id=new_run_id(), as_of=options.as_of)
@@ -171,7 +173,6 @@ def run_pipeline(spark: SparkSession, settings: Settings, options: RunOptions) -
                 raw_bytes=raw_bytes(settings, available))
         result.landing_bytes = batch.landing_bytes
         with sized_to_input(spark, batch.landing_bytes, settings.spark):
-            refuse_patterns_spark_rejects(spark, settings)
             declared = declared_as_of(settings, options.as_of)
             if declared is not None:  # known now: refused before anything is written
                 refuse_going_back(wh, declared, options.rebuild_history)

@@ -54,6 +54,21 @@ def test_missing_landing_exits_2_before_anything_is_written(base_config, tmp_pat
     assert not warehouse.exists()
 
 
+def test_an_email_pattern_java_rejects_exits_2_before_anything_is_written(base_config,
+                                                                         tmp_path, capsys):
+    """`[[]` compiles in Python (a class holding '['), not in Java (a nested class left
+    open): Spark's own engine is asked before the lock file or any table is written."""
+    config = tmp_path / "pattern.yaml"
+    config.write_text(yaml.safe_dump({"inherits": base_config,
+                                      "staging": {"email_pattern": "^[[]@x$"}}))
+    clean_delivery(tmp_path / "raw")
+    warehouse = tmp_path / "wh"
+    assert run(str(config), tmp_path / "raw", warehouse) == 2
+    assert "config key 'staging.email_pattern': Spark (Java) rejects it" in \
+        capsys.readouterr().err
+    assert not warehouse.exists()
+
+
 def test_a_local_landing_is_looked_for_before_spark_starts(tmp_path):
     """A local path (plain or file:) is answered without Spark; another file system's
     folder is left to Spark's own listing (None), never refused here."""
