@@ -19,8 +19,7 @@ $(STAMP): pyproject.toml
 # `rfm-spark run` never writes into a landing: the sample is generated here, once.
 run: $(STAMP)
 	@test -d data/raw || $(BIN)/rfm-spark generate --out data/raw
-	$(BIN)/rfm-spark run
-	$(BIN)/rfm-spark report
+	$(BIN)/rfm-spark run --report
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

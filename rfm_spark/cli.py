@@ -13,8 +13,14 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rfm_spark.errors import ConfigError, RfmError, root_cause
+
+if TYPE_CHECKING:  # the CLI imports Spark only for the commands that use it
+    from pyspark.sql import SparkSession
+
+    from rfm_spark.config import Settings
 
 log = logging.getLogger("rfm_spark.cli")
 
@@ -67,6 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="rebuild every table from all raw files")
     run.add_argument("--rebuild-history", action="store_true",
                      help="replay customer_segment_history from the first order date")
+    run.add_argument("--report", nargs="?", const="", metavar="FILE.html",
+                     help="after a run that succeeds, also write the HTML report in the same "
+                          "session (default: next to the warehouse, rfm_report.html)")
 
     dq = commands.add_parser("dq", help="run the data-quality rules on the current tables")
     dq.add_argument("--config", help="YAML config (default: conf/local.yaml)")
@@ -172,25 +181,42 @@ def _dq(args: argparse.Namespace) -> int:
     return 0
 
 
-def _report(args: argparse.Namespace) -> int:
+def report_path(out: str | None, warehouse_dir: str) -> Path:
+    """--out, else rfm_report.html next to the warehouse."""
+    return Path(out) if out else Path(warehouse_dir).parent / "rfm_report.html"
+
+
+def report_input_bytes(settings: Settings) -> int | None:
+    """The bytes `rfm-spark report` will read when it starts a local session over a warehouse
+    of local paths (its files), else None (tables elsewhere: sized by their platform)."""
     from rfm_spark.io.listing import local_folder_bytes
-    from rfm_spark.io.warehouse import Warehouse
+    from rfm_spark.session import starts_local_session
+
+    warehouse = settings.warehouse
+    on_paths = not warehouse.catalog_schema and not warehouse.tables
+    return (local_folder_bytes(warehouse.dir)
+            if on_paths and starts_local_session(settings.spark) else None)
+
+
+def _report(args: argparse.Namespace) -> int:
     from rfm_spark.registry import load_settings
-    from rfm_spark.report import write_report
-    from rfm_spark.session import get_spark, sized_to_input, starts_local_session
+    from rfm_spark.session import get_spark, sized_to_input
 
     settings = load_settings(args.config, overrides={"warehouse.dir": args.warehouse})
-    out = Path(args.out) if args.out else Path(settings.warehouse.dir).parent / "rfm_report.html"
-    warehouse = settings.warehouse
-    on_paths = not warehouse.catalog_schema and not warehouse.tables  # else sized elsewhere
-    input_bytes = (local_folder_bytes(warehouse.dir)
-                   if on_paths and starts_local_session(settings.spark) else None)
+    input_bytes = report_input_bytes(settings)
     spark = get_spark(settings.spark, input_bytes)
     # a small warehouse's report queries run as a small run's do (interpreted, few shuffles)
     with sized_to_input(spark, input_bytes, settings.spark, announce=False):
-        path = write_report(Warehouse(spark, settings.warehouse), settings, out)
-    print(f"Report: {path.resolve()}")
+        _write_report(spark, settings, report_path(args.out, settings.warehouse.dir))
     return 0
+
+
+def _write_report(spark: SparkSession, settings: Settings, out: Path) -> None:
+    from rfm_spark.io.warehouse import Warehouse
+    from rfm_spark.report import write_report
+
+    path = write_report(Warehouse(spark, settings.warehouse), settings, out)
+    print(f"Report: {path.resolve()}")
 
 
 def _clv_validate(args: argparse.Namespace) -> int:
@@ -230,4 +256,6 @@ def _run(args: argparse.Namespace, debug: bool) -> int:
                                                       rebuild_history=args.rebuild_history))
     with sized_to_input(spark, result.landing_bytes, settings.spark, announce=False):
         print_summary(spark, settings, result)
+        if args.report is not None:  # the run's JVM, warm: no second start-up
+            _write_report(spark, settings, report_path(args.report, settings.warehouse.dir))
     return 0

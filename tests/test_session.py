@@ -180,3 +180,23 @@ def test_local_folder_bytes_counts_every_file_below(tmp_path):
     assert local_folder_bytes(f"file:{tmp_path}") == 320
     assert local_folder_bytes(str(tmp_path / "missing")) is None
     assert local_folder_bytes("s3a://bucket/warehouse") is None
+
+
+def test_the_report_sizes_a_local_warehouse_of_paths_only(tmp_path, monkeypatch):
+    """`rfm-spark report` (in a new JVM: no session yet) reads the size of a warehouse of
+    local paths; a warehouse mapped to catalog tables, or a session that already exists,
+    gives no size (the JVM and the queries stay as they are)."""
+    from rfm_spark import session
+    from rfm_spark.cli import report_input_bytes
+    from rfm_spark.registry import load_settings
+
+    (tmp_path / "wh" / "marts").mkdir(parents=True)
+    (tmp_path / "wh" / "marts" / "part-0.parquet").write_bytes(b"x" * 300)
+    paths = load_settings(None, overrides={"warehouse.dir": str(tmp_path / "wh")})
+    monkeypatch.setattr(session, "starts_local_session", lambda _settings: False)
+    assert report_input_bytes(paths) is None  # a session exists, or a platform's
+    monkeypatch.setattr(session, "starts_local_session", lambda _settings: True)
+    assert report_input_bytes(paths) == 300
+    mapped = load_settings(None, overrides={"warehouse.dir": str(tmp_path / "wh"),
+                                            "warehouse.catalog_schema": "main.rfm"})
+    assert report_input_bytes(mapped) is None
