@@ -54,6 +54,7 @@ def test_missing_landing_exits_2_before_anything_is_written(base_config, tmp_pat
     assert not warehouse.exists()
 
 
+@pytest.mark.filterwarnings("ignore:Possible nested set:FutureWarning")  # Python's own hint
 def test_an_email_pattern_java_rejects_exits_2_before_anything_is_written(base_config,
                                                                          tmp_path, capsys):
     """`[[]` compiles in Python (a class holding '['), not in Java (a nested class left
