@@ -129,7 +129,8 @@ def sized_to_input(spark: SparkSession, input_bytes: int | None,
                    sizing: SparkSettings, announce: bool = True) -> Iterator[None]:
     """Within the block, the session's runtime settings for a run over `input_bytes` of raw
     files (settings_for_input); each put back after it. A setting the session hides or
-    refuses (a platform may pin it) is left as it is, with a warning.
+    refuses (a platform may pin it) is left as it is, with a warning. `announce`: log the
+    settings (a run does; its summary and the report do not repeat them).
 
     Measured side by side: adaptive execution coalesces many small shuffles, not all, so
     the 10k-order sample's warm full refresh took 25-27 s with 64 partitions and 17-18 s

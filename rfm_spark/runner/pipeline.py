@@ -146,11 +146,11 @@ def plan_batch(wh: Warehouse, available: Listing, full_refresh: bool, result: Ru
 def run_pipeline(spark: SparkSession, settings: Settings, options: RunOptions) -> RunResult:
     """The whole run. Refusals (exit 2) come before anything is written; from then on the
     run has a row in audit/pipeline_runs, `running` until it ends, even when it fails.
-    Once the landing is listed, everything the run does (its audit writes included) runs
-    with the session sized to the landing (session.sized_to_input): all but the check of
-    the email pattern, which comes before anything, the lock file included, is written."""
+    Once the landing is listed, the rest of the run (its audit writes included) runs with
+    the session sized to the landing (session.sized_to_input). The Spark check of the email
+    pattern comes earlier, before the lock file is written."""
     refuse_missing_landing(settings, lambda folder: folder_exists(spark, folder))
-    refuse_patterns_spark_rejects(spark, settings)  # before the lock file is written too
+    refuse_patterns_spark_rejects(spark, settings)
     wh = Warehouse(spark, settings.warehouse, versioned=registry.is_published,
                    stats_columns=registry.stats_columns)
     result = RunResult(run_id=new_run_id(), as_of=options.as_of)
