@@ -64,3 +64,13 @@ def root_cause(exc: BaseException) -> str:
     kind, message = causes[-1]
     deepest = f"{message[:300]} ({kind})"
     return deepest if first.startswith(message[:80]) else f"{deepest}; {first[:200]}"
+
+
+def write_failure(exc: BaseException) -> str:
+    """A failed write's root cause; a commit Delta refused because another writer committed
+    first says so."""
+    first = root_cause(exc)
+    if "Concurrent" in first or "concurrent" in type(exc).__name__.lower():
+        return ("another run changed this table at the same time (Delta refused the commit); "
+                f"run again when it has finished [{first[:200]}]")
+    return first

@@ -7,6 +7,7 @@ from pathlib import Path
 from chispa import assert_df_equality
 
 from rfm_spark.config import WarehouseSettings
+from rfm_spark.io import classic_only
 from rfm_spark.io.warehouse import STATS_COLUMNS, Warehouse
 
 SCHEMA = "id string, name string, updated_at timestamp"
@@ -125,3 +126,23 @@ def test_configured_table_properties_win_over_the_lookup_columns(spark, tmp_path
 
 def _properties(spark, path: str) -> dict:
     return spark.sql(f"DESCRIBE DETAIL delta.`{path}`").first()["properties"]
+
+
+def test_latest_version_from_the_local_log_equals_the_tables_history(spark, tmp_path):
+    wh = Warehouse(spark, WarehouseSettings(dir=str(tmp_path)))
+    rows = spark.createDataFrame([("A", "Ann", T1)], SCHEMA)
+    wh.overwrite(rows, "marts.t")
+    for _ in range(11):  # past Delta's checkpoint at version 10
+        wh.append(rows, "marts.t")
+    log = tmp_path / "marts" / "t" / "_delta_log"
+    assert (log / "00000000000000000010.checkpoint.parquet").exists()
+    assert wh.latest_version("marts.t") == wh.last_commit("marts.t")[0] == 11
+    assert classic_only.latest_commit_version(f"file:{log}") == 11
+    # the history's answer where the log cannot be listed here, or does not hold them all
+    assert classic_only.latest_commit_version(f"s3a://bucket{log}") is None
+    assert classic_only.latest_commit_version(str(tmp_path / "missing" / "_delta_log")) is None
+    staged = log / "_staged_commits"
+    staged.mkdir(exist_ok=True)
+    (staged / "00000000000000000012.0f1e.json").write_text("{}")
+    assert classic_only.latest_commit_version(str(log)) is None
+    assert wh.latest_version("marts.t") == 11  # from DESCRIBE HISTORY

@@ -5,11 +5,15 @@ Spark Connect (Databricks serverless, Unity Catalog standard access, Databricks 
 twin that the callers use when `is_classic(spark)` is false:
 - Hadoop's FileSystem lists and opens landing files on any file system the cluster reads
   (HDFS, S3, DBFS); elsewhere the local file system or Spark's `binaryFile` source is used.
+- A local Delta table's latest version is read from its log folder's listing (no Spark
+  job); elsewhere from `DESCRIBE HISTORY`.
 - Job groups count the Spark jobs of a step for the log; elsewhere the count is "?".
 """
 
 from __future__ import annotations
 
+import os
+import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -45,6 +49,28 @@ def list_folder(spark: SparkSession, directory: str) -> list[Entry] | None:
     return [Entry(s.getPath().toString(), s.getPath().getName(), bool(s.isFile()),
                   int(s.getLen()), int(s.getModificationTime()))
             for s in fs.listStatus(path)]
+
+
+_COMMIT_FILE = re.compile(r"(\d{20})\.json")
+
+
+def latest_commit_version(log_folder: str) -> int | None:
+    """The newest commit version in a local Delta log folder (`<table>/_delta_log`), from
+    one listing of this process's file system, which a classic session's driver (the only
+    committer) shares: no Spark job. None for another file system, a folder without commit
+    files, or one with commits staged outside it (`_staged_commits`, catalog-owned)."""
+    local = re.sub(r"^file:(//)?(?=/)", "", log_folder)
+    if re.match(r"^[A-Za-z][\w+.-]*:", local):  # s3a:, dbfs:, hdfs:, abfss:, ...
+        return None
+    try:
+        names = os.listdir(local)
+        staged = os.listdir(os.path.join(local, "_staged_commits")) \
+            if "_staged_commits" in names else []
+    except OSError:
+        return None
+    if any(name.endswith(".json") for name in staged):
+        return None
+    return max((int(m[1]) for m in map(_COMMIT_FILE.fullmatch, names) if m), default=None)
 
 
 def is_folder(spark: SparkSession, directory: str) -> bool:

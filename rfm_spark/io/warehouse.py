@@ -21,7 +21,7 @@ from pyspark.sql import functions as F
 
 from rfm_spark.config import WarehouseSettings
 from rfm_spark.config.guards import quote_name
-from rfm_spark.errors import PipelineError, RfmError, root_cause
+from rfm_spark.errors import PipelineError, RfmError, write_failure
 from rfm_spark.io import classic_only, merge_statements
 
 # Audit tables are created without `table_properties`: Delta 4.0's deletion-vector delete
@@ -131,6 +131,15 @@ class Warehouse:
             return reader.table(quote_name(ref.catalog_name))
         return reader.load(ref.path)
 
+    def latest_version(self, name: str) -> int | None:
+        """The table's latest Delta version: on a classic session, from its local log
+        folder (0.2 ms; DESCRIBE HISTORY takes 0.1-0.5 s and a Spark job), else from its
+        history."""
+        ref = self.ref(name)
+        listed = (classic_only.latest_commit_version(f"{ref.path}/_delta_log")
+                  if ref.path and classic_only.is_classic(self.spark) else None)
+        return listed if listed is not None else self.last_commit(name)[0]
+
     def last_commit(self, name: str) -> tuple[int | None, dict[str, str]]:
         """Version and operation metrics of the table's latest commit (one log read; the
         command's row taken whole: a projection of it would cost a second Spark job)."""
@@ -234,7 +243,7 @@ class Warehouse:
         except RfmError:
             raise
         except Exception as exc:
-            raise PipelineError(_short(exc), table=str(ref)) from exc
+            raise PipelineError(write_failure(exc), table=str(ref)) from exc
         finally:
             self.spark.catalog.dropTempView(view)
         return commit
@@ -259,11 +268,11 @@ class Warehouse:
                 writer.saveAsTable(quote_name(ref.catalog_name))
             else:
                 writer.save(ref.path)
-            version = self.last_commit(name)[0] if self.versioned(name) else None
+            version = self.latest_version(name) if self.versioned(name) else None
             commit = self.commits[name] = Commit(version, int(written.get["rows"]))
             self._present.add(name)
         except Exception as exc:
-            raise PipelineError(_short(exc), table=str(ref)) from exc
+            raise PipelineError(write_failure(exc), table=str(ref)) from exc
         return commit
 
     def _creation_properties(self, name: str) -> dict[str, str]:
@@ -277,15 +286,6 @@ class Warehouse:
         parts = catalog_name.split(".")
         if len(parts) >= 2:
             self.spark.sql(f"CREATE SCHEMA IF NOT EXISTS {quote_name('.'.join(parts[:-1]))}")
-
-
-def _short(exc: Exception) -> str:
-    """First line of a (possibly Java) exception message, for a person to read."""
-    first = root_cause(exc)
-    if "Concurrent" in first or "concurrent" in type(exc).__name__.lower():
-        return ("another run changed this table at the same time (Delta refused the commit); "
-                f"run again when it has finished [{first[:200]}]")
-    return first
 
 
 def _scope_to_name(scope: DataFrame, group_keys: Sequence[str]) -> list | None:
