@@ -128,21 +128,29 @@ def _properties(spark, path: str) -> dict:
     return spark.sql(f"DESCRIBE DETAIL delta.`{path}`").first()["properties"]
 
 
-def test_latest_version_from_the_local_log_equals_the_tables_history(spark, tmp_path):
+def _history(spark, table: Path) -> tuple[int, dict[str, str]]:
+    row = spark.sql(f"DESCRIBE HISTORY delta.`{table}` LIMIT 1").first()
+    return row["version"], dict(row["operationMetrics"])
+
+
+def test_last_commit_from_the_local_log_equals_the_tables_history(spark, tmp_path):
     wh = Warehouse(spark, WarehouseSettings(dir=str(tmp_path)))
+    table, log = tmp_path / "marts" / "t", tmp_path / "marts" / "t" / "_delta_log"
     rows = spark.createDataFrame([("A", "Ann", T1)], SCHEMA)
     wh.overwrite(rows, "marts.t")
-    for _ in range(11):  # past Delta's checkpoint at version 10
+    for _ in range(10):  # past Delta's checkpoint at version 10
         wh.append(rows, "marts.t")
-    log = tmp_path / "marts" / "t" / "_delta_log"
     assert (log / "00000000000000000010.checkpoint.parquet").exists()
-    assert wh.latest_version("marts.t") == wh.last_commit("marts.t")[0] == 11
-    assert classic_only.latest_commit_version(f"file:{log}") == 11
-    # the history's answer where the log cannot be listed here, or does not hold them all
-    assert classic_only.latest_commit_version(f"s3a://bucket{log}") is None
-    assert classic_only.latest_commit_version(str(tmp_path / "missing" / "_delta_log")) is None
+    assert classic_only.latest_commit(str(log)) == _history(spark, table)
+    wh.merge_upsert(spark.createDataFrame([("B", "Bob", T2)], SCHEMA), "marts.t", keys=["id"])
+    version, metrics = classic_only.latest_commit(f"file:{log}")
+    assert (version, metrics) == _history(spark, table) == wh.last_commit("marts.t")
+    assert version == 11 and metrics["numTargetRowsInserted"] == "1"
+    # the history's answer where the log is not this process's, or does not hold them all
+    assert classic_only.latest_commit(f"s3a://bucket{log}") is None
+    assert classic_only.latest_commit(str(tmp_path / "missing" / "_delta_log")) is None
     staged = log / "_staged_commits"
     staged.mkdir(exist_ok=True)
     (staged / "00000000000000000012.0f1e.json").write_text("{}")
-    assert classic_only.latest_commit_version(str(log)) is None
-    assert wh.latest_version("marts.t") == 11  # from DESCRIBE HISTORY
+    assert classic_only.latest_commit(str(log)) is None
+    assert wh.last_commit("marts.t") == _history(spark, table)

@@ -5,13 +5,14 @@ Spark Connect (Databricks serverless, Unity Catalog standard access, Databricks 
 twin that the callers use when `is_classic(spark)` is false:
 - Hadoop's FileSystem lists and opens landing files on any file system the cluster reads
   (HDFS, S3, DBFS); elsewhere the local file system or Spark's `binaryFile` source is used.
-- A local Delta table's latest version is read from its log folder's listing (no Spark
-  job); elsewhere from `DESCRIBE HISTORY`.
+- A local Delta table's latest commit (version and metrics) is read from its log folder
+  (no Spark job); elsewhere from `DESCRIBE HISTORY`.
 - Job groups count the Spark jobs of a step for the log; elsewhere the count is "?".
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import time
@@ -54,11 +55,12 @@ def list_folder(spark: SparkSession, directory: str) -> list[Entry] | None:
 _COMMIT_FILE = re.compile(r"(\d{20})\.json")
 
 
-def latest_commit_version(log_folder: str) -> int | None:
-    """The newest commit version in a local Delta log folder (`<table>/_delta_log`), from
-    one listing of this process's file system, which a classic session's driver (the only
-    committer) shares: no Spark job. None for another file system, a folder without commit
-    files, or one with commits staged outside it (`_staged_commits`, catalog-owned)."""
+def latest_commit(log_folder: str) -> tuple[int, dict[str, str]] | None:
+    """The newest commit in a local Delta log folder (`<table>/_delta_log`): its version and
+    operation metrics, from one listing and one small file of this process's file system,
+    which a classic session's driver (the only committer) shares: no Spark job. None for
+    another file system, a folder without commit files, or one with commits staged outside
+    it (`_staged_commits`, catalog-owned tables)."""
     local = re.sub(r"^file:(//)?(?=/)", "", log_folder)
     if re.match(r"^[A-Za-z][\w+.-]*:", local):  # s3a:, dbfs:, hdfs:, abfss:, ...
         return None
@@ -66,11 +68,16 @@ def latest_commit_version(log_folder: str) -> int | None:
         names = os.listdir(local)
         staged = os.listdir(os.path.join(local, "_staged_commits")) \
             if "_staged_commits" in names else []
-    except OSError:
+        version = max((int(m[1]) for m in map(_COMMIT_FILE.fullmatch, names) if m),
+                      default=None)
+        if version is None or any(name.endswith(".json") for name in staged):
+            return None
+        with open(os.path.join(local, f"{version:020d}.json"), encoding="utf-8") as commit:
+            info = next((json.loads(line)["commitInfo"] for line in commit
+                         if line.startswith('{"commitInfo"')), {})
+    except (OSError, ValueError, KeyError):
         return None
-    if any(name.endswith(".json") for name in staged):
-        return None
-    return max((int(m[1]) for m in map(_COMMIT_FILE.fullmatch, names) if m), default=None)
+    return version, {k: str(v) for k, v in (info.get("operationMetrics") or {}).items()}
 
 
 def is_folder(spark: SparkSession, directory: str) -> bool:

@@ -51,7 +51,7 @@ class Changes:
 
 def _versions(wh: Warehouse, table: str) -> tuple[int | None, int | None]:
     """The table's Delta version before this run's write of it, and now."""
-    now = wh.latest_version(table)
+    now = wh.last_commit(table)[0]
     written = table in wh.commits and now is not None
     return (now - 1 if written else now), now
 
