@@ -141,16 +141,16 @@ def test_last_commit_from_the_local_log_equals_the_tables_history(spark, tmp_pat
     for _ in range(10):  # past Delta's checkpoint at version 10
         wh.append(rows, "marts.t")
     assert (log / "00000000000000000010.checkpoint.parquet").exists()
-    assert classic_only.latest_commit(str(log)) == _history(spark, table)
+    assert classic_only.latest_commit(spark, str(log)) == _history(spark, table)
     wh.merge_upsert(spark.createDataFrame([("B", "Bob", T2)], SCHEMA), "marts.t", keys=["id"])
-    version, metrics = classic_only.latest_commit(f"file:{log}")
+    version, metrics = classic_only.latest_commit(spark, f"file:{log}")
     assert (version, metrics) == _history(spark, table) == wh.last_commit("marts.t")
     assert version == 11 and metrics["numTargetRowsInserted"] == "1"
     # the history's answer where the log is not this process's, or does not hold them all
-    assert classic_only.latest_commit(f"s3a://bucket{log}") is None
-    assert classic_only.latest_commit(str(tmp_path / "missing" / "_delta_log")) is None
+    assert classic_only.latest_commit(spark, f"s3a://bucket{log}") is None
+    assert classic_only.latest_commit(spark, str(tmp_path / "missing" / "_delta_log")) is None
     staged = log / "_staged_commits"
     staged.mkdir(exist_ok=True)
     (staged / "00000000000000000012.0f1e.json").write_text("{}")
-    assert classic_only.latest_commit(str(log)) is None
+    assert classic_only.latest_commit(spark, str(log)) is None
     assert wh.last_commit("marts.t") == _history(spark, table)

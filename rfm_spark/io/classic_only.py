@@ -55,15 +55,19 @@ def list_folder(spark: SparkSession, directory: str) -> list[Entry] | None:
 _COMMIT_FILE = re.compile(r"(\d{20})\.json")
 
 
-def latest_commit(log_folder: str) -> tuple[int, dict[str, str]] | None:
-    """The newest commit in a local Delta log folder (`<table>/_delta_log`): its version and
-    operation metrics, from one listing and one small file of this process's file system,
-    which a classic session's driver (the only committer) shares: no Spark job. None for
-    another file system, a folder without commit files, or one with commits staged outside
-    it (`_staged_commits`, catalog-owned tables)."""
-    local = re.sub(r"^file:(//)?(?=/)", "", log_folder)
-    if re.match(r"^[A-Za-z][\w+.-]*:", local):  # s3a:, dbfs:, hdfs:, abfss:, ...
+def latest_commit(spark: SparkSession, log_folder: str) -> tuple[int, dict[str, str]] | None:
+    """The newest commit in a Delta log folder (`<table>/_delta_log`) on the local file
+    system: its version and operation metrics, from one listing and one small file, which
+    this process shares with a classic session's driver (the only committer): no Spark job.
+    None for another file system (a path without a scheme too, when the cluster's default
+    file system is HDFS, DBFS, ...), a folder without commit files, or one with commits
+    staged outside it (`_staged_commits`, catalog-owned tables)."""
+    if re.match(r"^[A-Za-z][\w+.-]*:", log_folder) and not log_folder.startswith("file:"):
+        return None  # s3a:, dbfs:, hdfs:, abfss:, ...
+    path, fs = _fs(spark, log_folder)
+    if fs.getScheme() != "file":
         return None
+    local = fs.makeQualified(path).toUri().getPath()
     try:
         names = os.listdir(local)
         staged = os.listdir(os.path.join(local, "_staged_commits")) \
