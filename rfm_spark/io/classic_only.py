@@ -56,14 +56,13 @@ _COMMIT_FILE = re.compile(r"(\d{20})\.json")
 
 
 def latest_commit(spark: SparkSession, log_folder: str) -> tuple[int, dict[str, str]] | None:
-    """The newest commit in a Delta log folder (`<table>/_delta_log`) on the local file
-    system: its version and operation metrics, from one listing and one small file, which
-    this process shares with a classic session's driver (the only committer): no Spark job.
-    None for another file system (a path without a scheme too, when the cluster's default
-    file system is HDFS, DBFS, ...), a folder without commit files, or one with commits
-    staged outside it (`_staged_commits`, catalog-owned tables)."""
-    if re.match(r"^[A-Za-z][\w+.-]*:", log_folder) and not log_folder.startswith("file:"):
-        return None  # s3a:, dbfs:, hdfs:, abfss:, ...
+    """The newest commit in a Delta log folder (`<table>/_delta_log`; a plain path or a
+    `file:` URI, see listing.local_path) on the local file system: its version and operation
+    metrics, from one listing and one small file, which this process shares with a classic
+    session's driver (the only committer): no Spark job. None when Hadoop resolves the path
+    to another file system (the cluster's default one being HDFS, DBFS, ...), for a folder
+    without commit files, or one with commits staged outside it (`_staged_commits`,
+    catalog-owned tables)."""
     path, fs = _fs(spark, log_folder)
     if fs.getScheme() != "file":
         return None

@@ -23,6 +23,7 @@ from rfm_spark.config import WarehouseSettings
 from rfm_spark.config.guards import quote_name
 from rfm_spark.errors import PipelineError, RfmError, write_failure
 from rfm_spark.io import classic_only, merge_statements
+from rfm_spark.io.listing import local_path
 
 # Audit tables are created without `table_properties`: Delta 4.0's deletion-vector delete
 # fails on a column named `path` ([AMBIGUOUS_REFERENCE] `filePath`, audit.processed_files).
@@ -137,7 +138,8 @@ class Warehouse:
         Spark job; its row taken whole: a projection of it would cost a second job)."""
         ref = self.ref(name)
         local = (classic_only.latest_commit(self.spark, f"{ref.path}/_delta_log")
-                 if ref.path and classic_only.is_classic(self.spark) else None)
+                 if ref.path and local_path(ref.path) is not None
+                 and classic_only.is_classic(self.spark) else None)
         if local is not None:
             return local
         row = self.spark.sql(f"DESCRIBE HISTORY {ref.sql} LIMIT 1").first()
