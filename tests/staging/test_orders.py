@@ -1,9 +1,15 @@
 import datetime as dt
 
 from chispa import assert_df_equality
+from pyspark.sql import functions as F
 
 from rfm_spark.staging import orders
-from rfm_spark.staging.cleansing import accepted_rows, quarantine_rows, raw_of_rejected_only
+from rfm_spark.staging.cleansing import (
+    accepted_rows,
+    delivery_name,
+    quarantine_rows,
+    raw_of_rejected_only,
+)
 from tests.helpers import BOUNDS, raw_frame
 
 TS = ["yyyy-MM-dd HH:mm:ss", "yyyy-MM-dd"]
@@ -85,3 +91,16 @@ def test_latest_orders_greatest_updated_at(spark):
         "status string, updated_at timestamp",
     )
     assert_df_equality(latest, expected, ignore_nullable=True)
+
+
+def test_delivery_name_is_the_file_name_after_the_last_slash(spark):
+    paths = spark.createDataFrame(
+        [("file:/landing/orders/delivery_0007.csv", "delivery_0007.csv"),
+         ("s3a://bucket/raw/orders/d7.csv", "d7.csv"),
+         ("/landing/orders/back\\slash d7.csv", "back\\slash d7.csv"),
+         ("d7.csv", "d7.csv"),
+         ("/landing/orders/", ""),
+         (None, None)],
+        "path string, expected string")
+    assert_df_equality(paths.select(delivery_name("path").alias("name")),
+                       paths.select(F.col("expected").alias("name")))
