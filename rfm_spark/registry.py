@@ -1,8 +1,10 @@
 """Every table of the warehouse, declared once: what feeds it, its columns and keys, how it
 is written. Read this file to know the pipeline; nothing else names a table.
 
-Inputs are other declared tables, or `raw.<table>` (a raw table's accepted rows: typed,
-checked, quarantined rows removed). The runner (rfm_spark/runner) builds the tables in the
+Inputs are other declared tables, or `raw.<table>` (a raw table's rows, typed and checked:
+each carries its reasons in `_dq_reasons`). A raw table is read once, into its version log;
+its quarantine and staging table are built from that log (the staging table from its
+accepted rows, cleansing.accepted_rows). The runner (rfm_spark/runner) builds the tables in the
 order given by their inputs, checks a layer before it writes any of it, and writes each
 table with its declared strategy (rfm_spark/model.py). Config validation, data-quality rule
 validation, the docs and the report take their table lists from here.
@@ -44,7 +46,7 @@ from rfm_spark.model import (
 from rfm_spark.snapshots import customer_segment_history as segment_history
 from rfm_spark.snapshots import customers_history
 from rfm_spark.staging import customers, order_items, orders, products
-from rfm_spark.staging.cleansing import SOURCE_FILE, TimeBounds
+from rfm_spark.staging.cleansing import RAW, REASONS, TimeBounds
 
 
 @dataclass(frozen=True)
@@ -84,8 +86,20 @@ SOURCES = (
 )
 
 
+def _logged(columns: tuple[str, ...]) -> tuple[str, ...]:
+    """A version log's columns: `columns`, then each row's reasons and raw text (NULL on
+    accepted rows, cleansing.as_logged)."""
+    return (*columns, REASONS, RAW)
+
+
+# The version log each raw table is read into: every row of its deliveries, checked.
+VERSION_LOGS = {"customers": "staging.customer_versions", "products": "staging.product_versions",
+                "orders": "staging.order_versions", "order_items": "staging.order_item_versions"}
+
+
 def _quarantine(source: RawSource) -> Model:
-    return Model(f"quarantine.{source.table}", (source.name,), columns=(),
+    return Model(f"quarantine.{source.table}", (VERSION_LOGS[source.table],),
+                 columns=(),
                  write=ReplaceBySourceFile(), checkable=False,
                  about="rejected raw rows as delivered, with _dq_reasons and _run_id")
 
@@ -120,29 +134,29 @@ def _migration(history: DataFrame, previous: dt.date | None, as_of: dt.date) -> 
 MODELS: tuple[Model, ...] = (
     # ---- staging: raw -> typed, canonical, latest version per key
     *(_quarantine(s) for s in SOURCES),
-    Model("staging.customer_versions", ("raw.customers",),
-          (*customers.COLUMNS, SOURCE_FILE), ReplaceBySourceFile(),
-          build=lambda accepted, ctx: customers.customer_versions(accepted),
-          checkable=False, about="every accepted customer version (feeds customers_history)"),
-    Model("staging.product_versions", ("raw.products",),
-          (*products.COLUMNS, SOURCE_FILE), ReplaceBySourceFile(),
-          build=lambda accepted, ctx: products.product_versions(accepted),
-          checkable=False, about="every accepted product version"),
-    Model("staging.order_versions", ("raw.orders",), orders.VERSION_COLUMNS,
-          ReplaceBySourceFile(),
-          build=lambda accepted, ctx: orders.order_versions(accepted),
-          checkable=False, about="every accepted order version and the delivery it came in"),
+    Model("staging.customer_versions", ("raw.customers",), _logged(customers.VERSION_COLUMNS),
+          ReplaceBySourceFile(), build=lambda checked, ctx: customers.customer_versions(checked),
+          checkable=False, about="every delivered customer row, rejected ones with their "
+          "reasons; its accepted rows feed customers and customers_history"),
+    Model("staging.product_versions", ("raw.products",), _logged(products.VERSION_COLUMNS),
+          ReplaceBySourceFile(), build=lambda checked, ctx: products.product_versions(checked),
+          checkable=False, about="every delivered product row, rejected ones with their reasons"),
+    Model("staging.order_versions", ("raw.orders",), _logged(orders.VERSION_COLUMNS),
+          ReplaceBySourceFile(), build=lambda checked, ctx: orders.order_versions(checked),
+          checkable=False, about="every delivered order row and the delivery it came in, "
+          "rejected ones with their reasons"),
     Model("staging.order_item_versions", ("raw.order_items",),
-          order_items.VERSION_COLUMNS, ReplaceBySourceFile(),
-          build=lambda accepted, ctx: order_items.delivered_lines(accepted),
-          checkable=False, about="every delivered order line and its delivery"),
-    Model("staging.customers", ("raw.customers",), customers.COLUMNS,
+          _logged(order_items.VERSION_COLUMNS), ReplaceBySourceFile(),
+          build=lambda checked, ctx: order_items.delivered_lines(checked),
+          checkable=False, about="every delivered order line and its delivery, rejected ones "
+          "with their reasons"),
+    Model("staging.customers", ("staging.customer_versions",), customers.COLUMNS,
           Upsert(customers.KEYS, newer_than="updated_at"), keys=customers.KEYS,
           build=lambda accepted, ctx: customers.latest_customers(accepted)),
-    Model("staging.products", ("raw.products",), products.COLUMNS,
+    Model("staging.products", ("staging.product_versions",), products.COLUMNS,
           Upsert(products.KEYS, newer_than="updated_at"), keys=products.KEYS,
           build=lambda accepted, ctx: products.latest_products(accepted)),
-    Model("staging.orders", ("raw.orders",), orders.COLUMNS,
+    Model("staging.orders", ("staging.order_versions",), orders.COLUMNS,
           Upsert(orders.KEYS, newer_than="updated_at"), keys=orders.KEYS,
           build=lambda accepted, ctx: orders.latest_orders(accepted)),
     Model("staging.order_items", ("staging.order_item_versions", "staging.order_versions"),
@@ -219,6 +233,11 @@ SOURCE_OF: dict[str, RawSource] = {s.table: s for s in SOURCES}
 
 def table(name: str) -> Model:
     return TABLES[name]
+
+
+def version_log(raw_table: str) -> Model:
+    """The version log a raw table is read into (as MODELS declares it now)."""
+    return next(m for m in MODELS if m.name == VERSION_LOGS[raw_table])
 
 
 def layer(name: str) -> tuple[Model, ...]:

@@ -30,6 +30,7 @@ from rfm_spark.runner.checks import Gate
 from rfm_spark.runner.clv import CLV, prepare_clv, record_fits
 from rfm_spark.runner.writes import after_replacing_groups, side_by_side, write
 from rfm_spark.snapshots import customer_segment_history as segments
+from rfm_spark.staging.cleansing import accepted_rows
 
 log = logging.getLogger("rfm_spark.models")
 SUMMARY = registry.table("intermediate.customer_order_summary")
@@ -89,8 +90,9 @@ def build_intermediate(wh: Warehouse, gate: Gate, ctx: BuildContext, plan: Plan
             summary = build(SUMMARY, ctx, orders, items)
             scope, rows, how = None, summary, "rebuilt"
         else:
-            scope = scopes.summary_scope(wh.read(ORDER_VERSIONS), orders, plan.touched_orders,
-                                         previous, ctx.as_of, ctx.rules.rfm.counted_status)
+            versions = accepted_rows(wh.read(ORDER_VERSIONS))
+            scope = scopes.summary_scope(versions, orders, plan.touched_orders, previous,
+                                         ctx.as_of, ctx.rules.rfm.counted_status)
             scope, customers = computed_scope(scope)  # used four times below
             their_orders = scopes.rows_of(orders, scope, ["customer_id"])
             rows = build(SUMMARY, ctx, their_orders,
@@ -192,7 +194,7 @@ def build_snapshots(wh: Warehouse, gate: Gate, ctx: BuildContext, plan: Plan
 def _customers_history(wh: Warehouse, ctx: BuildContext, plan: Plan):
     """The history as it will be, and the write that makes it so."""
     (versions_log,) = CUSTOMERS_HISTORY.inputs
-    versions = wh.read(versions_log)
+    versions = accepted_rows(wh.read(versions_log))
     if plan.full_refresh or not wh.exists(CUSTOMERS_HISTORY.name):
         history = build(CUSTOMERS_HISTORY, ctx, versions)
         return history, lambda: write(wh, CUSTOMERS_HISTORY, history, full_refresh=True)

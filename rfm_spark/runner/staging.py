@@ -19,17 +19,17 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 
 from rfm_spark import registry, scopes
 from rfm_spark.config import Settings
 from rfm_spark.io.landing import read_raw_table, unreadable_file_error
 from rfm_spark.io.listing import LandingFile, refuse_changed_while_read
-from rfm_spark.io.warehouse import Warehouse
+from rfm_spark.io.warehouse import Commit, Warehouse
 from rfm_spark.logs import fmt_count, timed
-from rfm_spark.materialize import computed_scope, persisted
-from rfm_spark.model import BuildContext, Model, ReplaceBySourceFile, ReplaceGroups, Upsert
+from rfm_spark.materialize import computed_scope
+from rfm_spark.model import BuildContext, Model, ReplaceGroups, Upsert
 from rfm_spark.quality.checks import RuleResult
 from rfm_spark.quality.quarantine import (
     quarantine_counts,
@@ -40,12 +40,7 @@ from rfm_spark.runner.checks import rules_for
 from rfm_spark.runner.kept_failures import Changes
 from rfm_spark.runner.runs import TableCounts
 from rfm_spark.runner.writes import write
-from rfm_spark.staging.cleansing import (
-    REASONS,
-    accepted_rows,
-    quarantine_rows,
-    raw_of_rejected_only,
-)
+from rfm_spark.staging.cleansing import REASONS, accepted_rows, quarantine_rows
 
 log = logging.getLogger("rfm_spark.staging")
 
@@ -159,11 +154,11 @@ def _changed_keys(wh: Warehouse, batch: Batch, outcome: StagingOutcome, model: M
         touched = outcome.touched_orders
         return (touched if touched is not None
                 else wh.read(model.name).where(F.lit(False))).select(*strategy.group_keys)
-    raw = model.inputs[0].split(".", 1)[1]
-    log_model = next(m for m in _fed_by(model.inputs[0])
-                     if isinstance(m.write, ReplaceBySourceFile))
-    return (wh.read(log_model.name).where(F.col(log_model.write.column).isin(batch.paths(raw)))
-            .select(*strategy.keys))
+    log_model = registry.table(model.inputs[0])
+    raw = next(t for t, name in registry.VERSION_LOGS.items() if name == log_model.name)
+    delivered = wh.read(log_model.name).where(
+        F.col(log_model.write.column).isin(batch.paths(raw)))
+    return accepted_rows(delivered).select(*strategy.keys)
 
 
 def with_keys(wh: Warehouse, outcome: StagingOutcome, full_refresh: bool,
@@ -194,17 +189,26 @@ def with_keys(wh: Warehouse, outcome: StagingOutcome, full_refresh: bool,
     return rows_written, counts
 
 
-def _fed_by(source: str) -> list[Model]:
-    """The tables built from a raw source's accepted rows (quarantine aside)."""
-    return [m for m in registry.MODELS if m.inputs == (source,) and m.build is not None]
+def _built_from_log(log_model: Model) -> list[Model]:
+    """The staging tables built from a version log's accepted rows alone (the snapshots
+    fed by a log are built with their layer)."""
+    return [m for m in registry.layer("staging")
+            if m.inputs == (log_model.name,) and m.build is not None]
 
 
 def _stage_table(spark: SparkSession, wh: Warehouse, settings: Settings, batch: Batch,
                  ctx: BuildContext, run_id: str, table: str) -> _Staged:
+    """Read the table's new files once, into its version log (every row, checked, counted
+    as it is written); then its quarantine and staging table from that log's rows of
+    those files: no cache, nothing parsed twice."""
     files = batch.files.get(table, [])
     needs_lines = table == "order_items" and bool(batch.files.get("orders"))
     if not files and not batch.full_refresh and not needs_lines:
         return _Staged(TableCounts(table, 0, 0, 0, 0, 0), [], 0.0, written=False)
+    log_model = registry.version_log(table)
+    if not files and not batch.full_refresh and wh.exists(log_model.name):
+        # only the order lines are chosen again (new order versions): nothing to read
+        return _Staged(TableCounts(table, 0, 0, 0, 0, 0), [], 0.0, written=True)
     source = registry.SOURCE_OF[table]
     write_args = {"full_refresh": batch.full_refresh, "values": batch.paths(table)}
     with timed() as elapsed:
@@ -212,46 +216,50 @@ def _stage_table(spark: SparkSession, wh: Warehouse, settings: Settings, batch: 
         landing = settings.raw_table(table)
         raw = read_raw_table(spark, table, landing, source.required, source.optional,
                              files=files, schema_drift=settings.raw.schema_drift)
-        typed = source.standardise(raw, ctx)
-        checked = typed.transform(with_quarantine_rules, rules).transform(raw_of_rejected_only)
-        # released before the line sets are chosen: memory they will need
-        with persisted(checked) as checked:
-            totals = _read_totals(checked, rules, table, files)
-            refuse_changed_while_read(spark, landing, files, table)
-            read = int(totals["read"])
-            results = quarantine_results(f"staging.{table}", rules, totals, read)
-            quarantined = write(wh, registry.table(f"quarantine.{table}"),
-                                quarantine_rows(checked, run_id), **write_args).rows
-            accepted = accepted_rows(checked)
-            logged = 0
-            for model in _fed_by(source.name):
-                commit = write(wh, model, model.build(accepted, ctx), **write_args)
-                if isinstance(model.write, ReplaceBySourceFile):
-                    logged = commit.rows  # the version log holds every accepted row
-        counts = TableCounts(table, read, quarantined, logged, 0, len(files))
+        checked = source.standardise(raw, ctx).transform(with_quarantine_rules, rules)
+        read_totals, log_totals = Observation(), Observation()
+        rows = log_model.build(checked.observe(
+            read_totals,
+            F.count(F.lit(1)).alias("read"),
+            F.count(F.when(F.size(REASONS) > 0, 1)).alias("quarantined"),
+            *quarantine_counts(rules),
+        ), ctx).observe(log_totals, F.count(F.when(F.col(REASONS).isNull(), 1)).alias("accepted"))
+        commit = _write_log(wh, log_model, rows, table, files, write_args)
+        totals, accepted = read_totals.get, int(log_totals.get["accepted"])
+        refuse_changed_while_read(spark, landing, files, table)
+        read = int(totals["read"])
+        results = quarantine_results(f"staging.{table}", rules, totals, read)
+        delivered = wh.read(log_model.name, commit.version)
+        if not batch.full_refresh:
+            delivered = delivered.where(F.col(log_model.write.column).isin(batch.paths(table)))
+        quarantined = write(wh, registry.table(f"quarantine.{table}"),
+                            quarantine_rows(delivered, run_id), **write_args).rows
+        for model in _built_from_log(log_model):
+            write(wh, model, model.build(accepted_rows(delivered), ctx), **write_args)
+        counts = TableCounts(table, read, quarantined, accepted, 0, len(files))
         results.append(reconciliation(f"staging.{table}", counts, int(totals["quarantined"])))
     return _Staged(counts, results, elapsed(), written=True)
 
 
-def _read_totals(checked: DataFrame, rules, table: str, files: list[LandingFile]):
-    """The one job that reads the raw files: rows read, rows with a reason, per-rule
-    quarantine counts. A file Spark cannot parse at all is exit 2 naming it."""
+def _write_log(wh: Warehouse, log_model: Model, rows: DataFrame, table: str,
+               files: list[LandingFile], write_args: dict) -> Commit:
+    """The one job that reads the raw files, writing what it read to the version log. A
+    file Spark cannot parse at all is exit 2 naming it."""
     try:
-        return checked.agg(
-            F.count(F.lit(1)).alias("read"),
-            F.count(F.when(F.size(REASONS) > 0, 1)).alias("quarantined"),
-            *quarantine_counts(rules),
-        ).first()
+        return write(wh, log_model, rows, **write_args)
     except Exception as exc:
-        unreadable = unreadable_file_error(exc, table, files)
+        unreadable = unreadable_file_error(exc.__cause__ or exc, table, files)
+        if unreadable is None:
+            unreadable = unreadable_file_error(exc, table, files)
         if unreadable is not None:
             raise unreadable from None
         raise
 
 
 def reconciliation(table: str, counts: TableCounts, flagged: int) -> RuleResult:
-    """Rows read = rows written to quarantine + rows written to the version log, both
-    taken from the Delta commits (not derived from each other): any loss is an error."""
+    """Rows read = rows written to quarantine + accepted rows written to the version log,
+    each counted by the job that wrote it (not derived from each other), and the rows
+    written to quarantine = the rows read with a reason: any loss is an error."""
     lost = abs(counts.rows_read - counts.rows_quarantined - counts.rows_accepted)
     lost += abs(counts.rows_quarantined - flagged)
     detail = (f"read {counts.rows_read}, written to quarantine {counts.rows_quarantined} "
@@ -264,7 +272,7 @@ def _load_order_lines(wh: Warehouse, batch: Batch) -> DataFrame | None:
     """Choose the line sets of the orders the batch touched; returns their order ids."""
     model = registry.table("staging.order_items")
     lines_log, versions_log = model.inputs
-    lines, versions = wh.read(lines_log), wh.read(versions_log)
+    lines, versions = accepted_rows(wh.read(lines_log)), accepted_rows(wh.read(versions_log))
     if batch.full_refresh:
         write(wh, model, model.build(lines, versions, None), full_refresh=True)
         return None

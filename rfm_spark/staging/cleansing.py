@@ -1,5 +1,6 @@
-"""Steps every staging table shares: keep the raw row beside its typed form, split the
-rows that cannot be trusted off to quarantine, keep the latest version of each key."""
+"""Steps every staging table shares: keep the raw row beside its typed form, log every
+delivered row once with its reasons (the version log), split the rows that cannot be
+trusted off to quarantine, keep the latest version of each key."""
 
 from __future__ import annotations
 
@@ -19,16 +20,17 @@ SOURCE_FILE = "_source_file"
 
 
 def with_raw(raw_columns: Sequence[str]) -> list[Column]:
-    """The untouched raw columns (and their file) as one struct, for quarantine, and the
-    file on its own, for every row."""
-    return [F.struct(*[F.col(c) for c in (*raw_columns, SOURCE_FILE)]).alias(RAW),
-            F.col(SOURCE_FILE)]
+    """The untouched raw columns as one struct, for quarantine, and the row's file."""
+    return [F.struct(*[F.col(c) for c in raw_columns]).alias(RAW), F.col(SOURCE_FILE)]
 
 
-def raw_of_rejected_only(validated: DataFrame) -> DataFrame:
-    """`_raw` kept only on rows a reason sends to quarantine: accepted rows never need their
-    text, so the rows a run keeps while it writes its tables do not hold it."""
-    return validated.withColumn(RAW, F.when(F.size(REASONS) > 0, F.col(RAW)))
+def as_logged(validated: DataFrame) -> DataFrame:
+    """Checked rows as a version log keeps them, every row of a delivery: `_dq_reasons` is
+    NULL on an accepted row (the array only where a reason sends the row to quarantine),
+    and `_raw`, the row's text, is kept on rejected rows only."""
+    rejected = F.size(REASONS) > 0
+    return validated.withColumns({REASONS: F.when(rejected, F.col(REASONS)),
+                                  RAW: F.when(rejected, F.col(RAW))})
 
 
 def dq_reasons(checks: Sequence[tuple[Column, str]], raw_columns: Sequence[str]) -> Column:
@@ -65,17 +67,27 @@ class TimeBounds:
                 (as_time > F.lit(self.latest), f"{column}_in_future")]
 
 
-def accepted_rows(validated: DataFrame) -> DataFrame:
-    """Rows with no reason against them, typed, with their source file for tie-breaking."""
-    return validated.where(F.size(REASONS) == 0).drop(REASONS, RAW)
+def accepted_rows(logged: DataFrame) -> DataFrame:
+    """The rows of a version log (as_logged) with no reason against them, without
+    `_dq_reasons` and `_raw`. A log written before logs kept rejected rows has no
+    `_dq_reasons`: all its rows are accepted ones."""
+    if REASONS not in logged.columns:
+        return logged.drop(RAW)
+    return logged.where(F.col(REASONS).isNull()).drop(REASONS, RAW)
 
 
-def quarantine_rows(validated: DataFrame, run_id: str) -> DataFrame:
-    """Rejected rows as the contract keeps them: raw columns, `_dq_reasons`, `_source_file`,
-    `_run_id`."""
-    return validated.where(F.size(REASONS) > 0).select(
-        f"{RAW}.*", F.col(REASONS), F.lit(run_id).alias("_run_id")
+def quarantine_rows(logged: DataFrame, run_id: str) -> DataFrame:
+    """The rejected rows of a version log (as_logged) as the contract keeps them: raw
+    columns, `_dq_reasons`, `_source_file`, `_run_id`."""
+    return logged.where(F.col(REASONS).isNotNull()).select(
+        f"{RAW}.*", SOURCE_FILE, REASONS, F.lit(run_id).alias("_run_id")
     )
+
+
+def log_rows(checked: DataFrame, columns: Sequence[str]) -> DataFrame:
+    """A version log's rows: `columns` of every checked row, with its reasons and raw text
+    as as_logged keeps them."""
+    return as_logged(checked).select(*columns, REASONS, RAW)
 
 
 def latest_per_key(

@@ -16,7 +16,13 @@ from rfm_spark.functions import (
     squash_spaces,
     trimmed,
 )
-from rfm_spark.staging.cleansing import TimeBounds, dq_reasons, latest_per_key, with_raw
+from rfm_spark.staging.cleansing import (
+    TimeBounds,
+    dq_reasons,
+    latest_per_key,
+    log_rows,
+    with_raw,
+)
 
 REQUIRED = ("customer_id", "first_name", "last_name", "email", "city", "country",
             "signup_date", "updated_at")
@@ -66,9 +72,14 @@ def standardise_customers(
     )
 
 
-def customer_versions(accepted: DataFrame) -> DataFrame:
-    """Every accepted version with its file: the source of customers_history."""
-    return accepted.select(*COLUMNS, "_source_file")
+VERSION_COLUMNS = (*COLUMNS, "_source_file")
+
+
+def customer_versions(checked: DataFrame) -> DataFrame:
+    """The customer versions log: every delivered customer row with its file (rejected ones
+    with their reasons, cleansing.as_logged). Its accepted rows are the source of
+    customers_history and of staging.customers."""
+    return log_rows(checked, VERSION_COLUMNS)
 
 
 def latest_customers(accepted: DataFrame) -> DataFrame:

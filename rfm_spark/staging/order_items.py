@@ -16,7 +16,13 @@ from pyspark.sql import Window as W
 from pyspark.sql import functions as F
 
 from rfm_spark.functions import canonical_id, is_unparsable, parse_decimal, parse_int, trimmed
-from rfm_spark.staging.cleansing import delivery_name, dq_reasons, latest_per_key, with_raw
+from rfm_spark.staging.cleansing import (
+    delivery_name,
+    dq_reasons,
+    latest_per_key,
+    log_rows,
+    with_raw,
+)
 
 REQUIRED = ("order_id", "line_no", "product_id", "quantity", "unit_price", "discount")
 OPTIONAL: tuple[str, ...] = ()
@@ -71,9 +77,10 @@ def standardise_order_items(raw: DataFrame) -> DataFrame:
 VERSION_COLUMNS = (*COLUMNS, "_delivery", "_source_file")
 
 
-def delivered_lines(accepted: DataFrame) -> DataFrame:
-    """Accepted order lines with the delivery they came in (the order-lines log)."""
-    return accepted.select(*COLUMNS, delivery_name().alias("_delivery"), "_source_file")
+def delivered_lines(checked: DataFrame) -> DataFrame:
+    """The order-lines log: every delivered line (rejected ones with their reasons,
+    cleansing.as_logged) with the delivery it came in."""
+    return log_rows(checked.withColumn("_delivery", delivery_name()), VERSION_COLUMNS)
 
 
 def lines_of_latest_orders(lines: DataFrame, versions: DataFrame) -> DataFrame:
@@ -85,8 +92,9 @@ def lines_of_latest_orders(lines: DataFrame, versions: DataFrame) -> DataFrame:
     partitions: the version paired with each set, the newest set per order, the newest line
     per (order_id, line_no) within it.
 
-    `lines`: delivered_lines(); `versions`: orders.order_versions() (any subset of orders,
-    as long as both hold every row of the orders they have).
+    `lines`, `versions`: the accepted rows (cleansing.accepted_rows) of delivered_lines()
+    and orders.order_versions() (any subset of orders, as long as both hold every row of
+    the orders they have).
     """
     markers = versions.select("order_id", "_delivery",
                               F.col("updated_at").alias("_paired_updated_at"),

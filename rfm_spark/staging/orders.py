@@ -20,6 +20,7 @@ from rfm_spark.staging.cleansing import (
     delivery_name,
     dq_reasons,
     latest_per_key,
+    log_rows,
     with_raw,
 )
 
@@ -77,16 +78,15 @@ def standardise_orders(
     )
 
 
-VERSION_COLUMNS = ("order_id", "customer_id", "updated_at", "_delivery", "_source_file")
+VERSION_COLUMNS = (*COLUMNS, "_delivery", "_source_file")
 
 
-def order_versions(accepted: DataFrame) -> DataFrame:
-    """Every accepted version of every order, with the delivery it came in: order lines
-    pair with it, and the customers an order ever belonged to are known from it."""
-    return accepted.select(
-        "order_id", "customer_id", "updated_at", delivery_name().alias("_delivery"),
-        "_source_file",
-    )
+def order_versions(checked: DataFrame) -> DataFrame:
+    """The order versions log: every delivered order row (rejected ones with their reasons,
+    cleansing.as_logged), with the delivery it came in. Order lines pair with the accepted
+    versions, the customers an order ever belonged to are known from them, and the latest
+    one of each order is staged."""
+    return log_rows(checked.withColumn("_delivery", delivery_name()), VERSION_COLUMNS)
 
 
 def latest_orders(accepted: DataFrame) -> DataFrame:

@@ -15,7 +15,13 @@ from rfm_spark.functions import (
     squash_spaces,
     trimmed,
 )
-from rfm_spark.staging.cleansing import TimeBounds, dq_reasons, latest_per_key, with_raw
+from rfm_spark.staging.cleansing import (
+    TimeBounds,
+    dq_reasons,
+    latest_per_key,
+    log_rows,
+    with_raw,
+)
 
 REQUIRED = ("product_id", "product_name", "category", "list_price", "updated_at")
 OPTIONAL: tuple[str, ...] = ()
@@ -48,9 +54,13 @@ def standardise_products(raw: DataFrame, timestamp_formats: Sequence[str],
     )
 
 
-def product_versions(accepted: DataFrame) -> DataFrame:
-    """Every accepted version with its file (the products version log)."""
-    return accepted.select(*COLUMNS, "_source_file")
+VERSION_COLUMNS = (*COLUMNS, "_source_file")
+
+
+def product_versions(checked: DataFrame) -> DataFrame:
+    """The products version log: every delivered product row with its file (rejected ones
+    with their reasons, cleansing.as_logged)."""
+    return log_rows(checked, VERSION_COLUMNS)
 
 
 def latest_products(accepted: DataFrame) -> DataFrame:

@@ -22,7 +22,8 @@ from rfm_spark.report import collect
 from rfm_spark.runner import pipeline
 from rfm_spark.runner import staging as staging_runner
 from rfm_spark.runner.pipeline import refuse_missing_landing
-from tests.helpers import assert_same_tables
+from rfm_spark.staging.cleansing import accepted_rows
+from tests.helpers import COMPARED, assert_same_tables
 from tests.hostile.conftest import run
 from tests.hostile.landings import HEADERS, clean_delivery, write
 
@@ -192,6 +193,34 @@ def test_deleted_version_log_asks_for_a_full_refresh(spark, base_config, clean_b
     assert "staging.order_versions missing" in err and "--full-refresh" in err
     assert run(base_config, raw, warehouse, "--full-refresh") == 0
     assert read(spark, warehouse, "staging/order_versions").count() == 3
+
+
+def test_version_logs_written_before_they_kept_rejected_rows_take_an_incremental_run(
+        spark, base_config, clean_built, tmp_path):
+    """Logs as releases before this one wrote them (accepted rows only, no `_dq_reasons`
+    nor `_raw`; the orders log without order_ts, order_date and status): an incremental run
+    adds its rows to them, and staging, quarantine and the marts equal a full refresh's."""
+    raw, warehouse = clean_built
+    narrow = {"order_versions": ("order_id", "customer_id", "updated_at", "_delivery",
+                                 "_source_file")}
+    for log in ("customer_versions", "product_versions", "order_versions",
+                "order_item_versions"):
+        rows = accepted_rows(read(spark, warehouse, f"staging/{log}"))
+        rows = rows.select(*narrow.get(log, rows.columns)).localCheckpoint()
+        rows.write.format("delta").mode("overwrite").option("overwriteSchema", "true").save(
+            str(warehouse / "staging" / log))
+    second_delivery(raw)
+    write(raw / "orders" / "d3.csv", HEADERS["orders"],
+          ["O6,C1,2024-03-11 10:00:00,lost,2024-03-11 10:00:00"])  # unknown_status
+    assert run(base_config, raw, warehouse) == 0
+    assert run(base_config, raw, tmp_path / "full", "--full-refresh") == 0
+    compared = tuple(n for n in COMPARED if not n.endswith("_versions"))
+    assert_same_tables(spark, warehouse, tmp_path / "full", tables=compared)
+    orders_log = read(spark, warehouse, "staging/order_versions")
+    assert {"_dq_reasons", "_raw", "status"} <= set(orders_log.columns)
+    rejected = orders_log.where(F.col("_dq_reasons").isNotNull()).collect()
+    assert [(r["_raw"]["order_id"], r["_dq_reasons"]) for r in rejected] == [
+        ("O6", ["unknown_status"])]
 
 
 def test_dq_and_report_read_the_last_published_run(spark, base_config, clean_built, capsys):

@@ -20,6 +20,7 @@ from pyspark.sql import types as T
 from rfm_spark import registry
 from rfm_spark.io.listing import list_files
 from rfm_spark.staging import products
+from rfm_spark.staging.cleansing import accepted_rows
 from tests.helpers import assert_same_tables, staging_check_results
 from tests.hostile.conftest import run
 from tests.hostile.landings import HEADERS, HOSTILE_NAME, clean_delivery, hostile_delivery, write
@@ -128,7 +129,7 @@ def test_file_names_of_every_kind_are_read_once_and_owned(spark, full, landing):
     files = read(spark, full, "audit/processed_files").select("table", "file_name")
     assert sorted((r["table"], r["file_name"]) for r in files.collect()) == sorted(
         (t, n) for t in HEADERS for n in ("d1.csv", HOSTILE_NAME))
-    owned = (read(spark, full, "staging/order_versions")
+    owned = (accepted_rows(read(spark, full, "staging/order_versions"))
              .select(F.regexp_extract("_source_file", r"([^/]+)$", 1).alias("name"))
              .groupBy("name").count().collect())
     assert sorted((r["name"], r["count"]) for r in owned) == [("d1.csv", 2), (HOSTILE_NAME, 3)]
@@ -165,14 +166,14 @@ def test_one_delivery_per_run_equals_full_refresh(spark, base_config, full, clea
 
 def test_reconciliation_fails_when_rows_go_missing(spark, base_config, tmp_path, monkeypatch,
                                                    capsys):
-    """Accepted rows are counted from what the version log's commit wrote: a write that
+    """Accepted rows are counted as the version log's write job writes them: a write that
     drops a row is an error-severity result, the marts are not published."""
     raw = tmp_path / "raw"
     clean_delivery(raw)
     write(raw / "products" / "d1.csv", HEADERS["products"], [
         "P1,Pen,Office,2.50,2024-01-01 00:00:00", "P3,Cup,Home,4.00,2024-01-01 00:00:00"])
-    def lossy(accepted, ctx):
-        return products.product_versions(accepted).where(F.col("product_id") != "P3")
+    def lossy(checked, ctx):
+        return products.product_versions(checked).where(F.col("product_id") != "P3")
 
     monkeypatch.setattr(registry, "MODELS", tuple(
         dataclasses.replace(m, build=lossy) if m.name == "staging.product_versions" else m

@@ -3,7 +3,7 @@ import datetime as dt
 from chispa import assert_df_equality
 
 from rfm_spark.staging import customers
-from rfm_spark.staging.cleansing import accepted_rows, quarantine_rows
+from rfm_spark.staging.cleansing import accepted_rows, as_logged, quarantine_rows
 from tests.helpers import BOUNDS, raw_frame
 
 COLUMNS = (*customers.REQUIRED, *customers.OPTIONAL)
@@ -52,8 +52,8 @@ def test_standardise_and_split(spark):
         "is_valid_email boolean, city string, country string, signup_date date, "
         "updated_at timestamp, is_deleted boolean, _source_file string",
     )
-    assert_df_equality(accepted_rows(validated), expected_accepted, ignore_row_order=True,
-                       ignore_nullable=True)
+    assert_df_equality(accepted_rows(as_logged(validated)), expected_accepted,
+                       ignore_row_order=True, ignore_nullable=True)
 
     expected_quarantine = spark.createDataFrame(
         [
@@ -66,14 +66,14 @@ def test_standardise_and_split(spark):
         ", ".join(f"{c} string" for c in (*COLUMNS, "_source_file"))
         + ", _dq_reasons array<string>, _run_id string",
     )
-    assert_df_equality(quarantine_rows(validated, "run-1"), expected_quarantine,
+    assert_df_equality(quarantine_rows(as_logged(validated), "run-1"), expected_quarantine,
                        ignore_row_order=True, ignore_nullable=True)
 
 
 def test_latest_version_wins_whatever_the_file_order(spark):
     raw = raw_frame(spark, COLUMNS, RAW)
     validated = customers.standardise_customers(raw, TS, DATES, EMAIL, BOUNDS)
-    latest = customers.latest_customers(accepted_rows(validated))
+    latest = customers.latest_customers(accepted_rows(as_logged(validated)))
     expected = spark.createDataFrame(
         [
             ("C001", "Ann", "Lee", "ann@example.com", True, "Boston", "US",
@@ -91,5 +91,5 @@ def test_latest_version_wins_whatever_the_file_order(spark):
 def test_malformed_line_is_quarantined(spark):
     raw = raw_frame(spark, COLUMNS, [RAW[1]], malformed=True)
     validated = customers.standardise_customers(raw, TS, DATES, EMAIL, BOUNDS)
-    reasons = [r["_dq_reasons"] for r in quarantine_rows(validated, "r").collect()]
+    reasons = [r["_dq_reasons"] for r in quarantine_rows(as_logged(validated), "r").collect()]
     assert reasons == [["malformed_row"]]

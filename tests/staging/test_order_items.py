@@ -5,7 +5,7 @@ from decimal import Decimal
 from chispa import assert_df_equality
 
 from rfm_spark.staging import order_items, orders
-from rfm_spark.staging.cleansing import accepted_rows, quarantine_rows
+from rfm_spark.staging.cleansing import accepted_rows, as_logged, quarantine_rows
 from tests.helpers import BOUNDS, raw_frame
 
 ITEM_SCHEMA = ("order_id string, line_no int, product_id string, quantity int, "
@@ -45,11 +45,11 @@ def test_standardise_order_items(spark):
         ],
         ITEM_SCHEMA + ", _source_file string",
     )
-    assert_df_equality(accepted_rows(validated), expected, ignore_row_order=True,
+    assert_df_equality(accepted_rows(as_logged(validated)), expected, ignore_row_order=True,
                        ignore_nullable=True)
     reasons = sorted(
         (r["order_id"], r["line_no"] or "", r["_dq_reasons"])
-        for r in quarantine_rows(validated, "r").collect()
+        for r in quarantine_rows(as_logged(validated), "r").collect()
     )
     assert reasons == [
         ("", "x", ["missing_order_id", "invalid_line_no", "missing_product_id",
@@ -85,10 +85,10 @@ def test_lines_follow_the_latest_version_of_their_order(spark):
         ("O3", "1", "P3", "2", "7.00", "1.00", items_file(1)),
         ("O4", "1", "P3", "1", "7.00", "0", items_file(2)),  # no order delivered: kept
     ])
-    versions = orders.order_versions(accepted_rows(orders.standardise_orders(raw_orders, ts,
-                                                                             status, BOUNDS)))
+    versions = accepted_rows(orders.order_versions(
+        orders.standardise_orders(raw_orders, ts, status, BOUNDS)))
     lines = order_items.lines_of_latest_orders(
-        order_items.delivered_lines(accepted_rows(order_items.standardise_order_items(raw_items))),
+        accepted_rows(order_items.delivered_lines(order_items.standardise_order_items(raw_items))),
         versions,
     )
     expected = spark.createDataFrame(

@@ -5,10 +5,11 @@ from pyspark.sql import functions as F
 
 from rfm_spark.staging import orders
 from rfm_spark.staging.cleansing import (
+    REASONS,
     accepted_rows,
+    as_logged,
     delivery_name,
     quarantine_rows,
-    raw_of_rejected_only,
 )
 from tests.helpers import BOUNDS, raw_frame
 
@@ -56,21 +57,24 @@ def test_standardise_orders(spark):
         "order_id string, customer_id string, order_ts timestamp, order_date date, "
         "status string, updated_at timestamp, _source_file string",
     )
-    assert_df_equality(accepted_rows(validated), expected, ignore_row_order=True,
+    assert_df_equality(accepted_rows(as_logged(validated)), expected, ignore_row_order=True,
                        ignore_nullable=True)
-    reasons = {r["order_id"]: r["_dq_reasons"] for r in quarantine_rows(validated, "r").collect()}
+    reasons = {r["order_id"]: r["_dq_reasons"]
+               for r in quarantine_rows(as_logged(validated), "r").collect()}
     assert reasons == {
         "O6": ["missing_customer_id", "unparsable_order_ts", "unknown_status"],
         "": ["missing_order_id", "missing_order_ts", "missing_status",
              "unparsable_updated_at"],
     }
-    # as the runner keeps them: the raw text only on rejected rows, the same rows either way
-    kept = raw_of_rejected_only(validated)
-    assert kept.where("_raw IS NOT NULL").count() == 2
-    assert_df_equality(accepted_rows(kept), expected, ignore_row_order=True,
-                       ignore_nullable=True)
-    assert_df_equality(quarantine_rows(kept, "r"), quarantine_rows(validated, "r"),
-                       ignore_row_order=True)
+    # as the version log keeps them: reasons and raw text on the two rejected rows only
+    logged = as_logged(validated)
+    assert logged.where("_raw IS NOT NULL").count() == 2
+    assert logged.where(F.col(REASONS).isNotNull()).count() == 2
+    # the log itself: every row, the order's delivery beside its file
+    log = orders.order_versions(validated)
+    assert log.columns == [*orders.VERSION_COLUMNS, "_dq_reasons", "_raw"]
+    assert log.count() == 7
+    assert {r["_delivery"] for r in accepted_rows(log).collect()} == {"delivery_0001.csv"}
 
 
 def test_latest_orders_greatest_updated_at(spark):
@@ -83,7 +87,7 @@ def test_latest_orders_greatest_updated_at(spark):
          "file:/l/orders/delivery_0003.csv"),  # late, older
     ])
     validated = orders.standardise_orders(raw, TS, STATUS_MAP, BOUNDS)
-    latest = orders.latest_orders(accepted_rows(validated))
+    latest = orders.latest_orders(accepted_rows(as_logged(validated)))
     expected = spark.createDataFrame(
         [("O1", "C1", dt.datetime(2024, 5, 1), dt.date(2024, 5, 1), "completed",
           dt.datetime(2024, 5, 3, 10))],

@@ -4,7 +4,7 @@ from decimal import Decimal
 from chispa import assert_df_equality
 
 from rfm_spark.staging import products
-from rfm_spark.staging.cleansing import accepted_rows, quarantine_rows
+from rfm_spark.staging.cleansing import accepted_rows, as_logged, quarantine_rows
 from tests.helpers import BOUNDS, raw_frame
 
 TS = ["yyyy-MM-dd HH:mm:ss"]
@@ -24,9 +24,9 @@ def test_standardise_and_latest_products(spark):
         "product_id string, product_name string, category string, list_price decimal(18,2), "
         "updated_at timestamp",
     )
-    assert_df_equality(products.latest_products(accepted_rows(validated)), expected,
+    assert_df_equality(products.latest_products(accepted_rows(as_logged(validated))), expected,
                        ignore_nullable=True)
     reasons = {r["product_id"]: r["_dq_reasons"]
-               for r in quarantine_rows(validated, "r").collect()}
+               for r in quarantine_rows(as_logged(validated), "r").collect()}
     assert reasons == {"P2": ["negative_list_price"], "P3": ["unparsable_list_price"],
                        "": ["missing_product_id", "missing_updated_at"]}
