@@ -11,12 +11,13 @@ from __future__ import annotations
 import contextlib
 import os
 import uuid
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import PurePosixPath
+from typing import Any
 
 from pyspark.errors import AnalysisException
-from pyspark.sql import DataFrame, Observation, SparkSession
+from pyspark.sql import Column, DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 
 from rfm_spark.config import WarehouseSettings
@@ -64,6 +65,8 @@ class Commit:
 
     version: int | None  # None: a table whose versions the run does not record
     rows: int  # -1: a MERGE into such a table (its metrics are not read either)
+    # further totals the write job counted (`metrics` of overwrite and replace_where)
+    observed: Mapping[str, Any] = field(default_factory=dict)
 
     @staticmethod
     def of_merge(version: int | None, metrics: dict[str, str]) -> Commit:
@@ -149,27 +152,29 @@ class Warehouse:
 
     # ----------------------------------------------------------------- writes
 
-    def overwrite(self, df: DataFrame, name: str) -> Commit:
-        """Replace the table's content (schema too) in one Delta transaction."""
-        return self._write(df, name, mode="overwrite")
+    def overwrite(self, df: DataFrame, name: str, metrics: Sequence[Column] = ()) -> Commit:
+        """Replace the table's content (schema too) in one Delta transaction. `metrics`:
+        aggregates over the rows written, counted by the write job (Commit.observed)."""
+        return self._write(df, name, mode="overwrite", metrics=metrics)
 
     def append(self, df: DataFrame, name: str) -> Commit:
         """Add rows in one Delta transaction; new columns are merged into the schema."""
         return self._write(df, name, mode="append")
 
-    def replace_where(self, df: DataFrame, name: str, column: str, values: Sequence[str]
-                      ) -> Commit:
+    def replace_where(self, df: DataFrame, name: str, column: str, values: Sequence[str],
+                      metrics: Sequence[Column] = ()) -> Commit:
         """Atomically replace the rows whose `column` is in `values` with `df` (one commit).
 
         Re-running it with the same input leaves the same rows: this is how rows that belong
         to a raw file (quarantine, version logs) are written exactly once per file.
         """
         if not self.exists(name):
-            return self.overwrite(df, name)
+            return self.overwrite(df, name, metrics)
         if not values:
             return NO_COMMIT
         listed = ", ".join(merge_statements.sql_literal(v) for v in sorted(set(values)))
-        return self._write(df, name, mode="overwrite", replace_where=f"`{column}` IN ({listed})")
+        return self._write(df, name, mode="overwrite", replace_where=f"`{column}` IN ({listed})",
+                           metrics=metrics)
 
     def merge_upsert(
         self,
@@ -247,11 +252,13 @@ class Warehouse:
             self.spark.catalog.dropTempView(view)
         return commit
 
-    def _write(self, df: DataFrame, name: str, mode: str, replace_where: str | None = None
-               ) -> Commit:
+    def _write(self, df: DataFrame, name: str, mode: str, replace_where: str | None = None,
+               metrics: Sequence[Column] = ()) -> Commit:
         ref = self.ref(name)
+        # the one observation of the written query: Spark Connect reports only the
+        # outermost observation of a write (one below it stays empty)
         written = Observation()
-        observed = df.observe(written, F.count(F.lit(1)).alias("rows"))
+        observed = df.observe(written, F.count(F.lit(1)).alias("rows"), *metrics)
         writer = observed.write.format("delta").mode(mode)
         for key, value in self._creation_properties(name).items():
             writer = writer.option(key, value)
@@ -268,7 +275,8 @@ class Warehouse:
             else:
                 writer.save(ref.path)
             version = self.last_commit(name)[0] if self.versioned(name) else None
-            commit = self.commits[name] = Commit(version, int(written.get["rows"]))
+            totals = dict(written.get)
+            commit = self.commits[name] = Commit(version, int(totals.pop("rows")), totals)
             self._present.add(name)
         except Exception as exc:
             raise PipelineError(write_failure(exc), table=str(ref)) from exc

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from pyspark.sql import DataFrame, Observation, SparkSession
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from rfm_spark import registry, scopes
@@ -217,17 +217,11 @@ def _stage_table(spark: SparkSession, wh: Warehouse, settings: Settings, batch: 
         raw = read_raw_table(spark, table, landing, source.required, source.optional,
                              files=files, schema_drift=settings.raw.schema_drift)
         checked = source.standardise(raw, ctx).transform(with_quarantine_rules, rules)
-        read_totals, log_totals = Observation(), Observation()
-        rows = log_model.build(checked.observe(
-            read_totals,
-            F.count(F.lit(1)).alias("read"),
-            F.count(F.when(F.size(REASONS) > 0, 1)).alias("quarantined"),
-            *quarantine_counts(rules),
-        ), ctx).observe(log_totals, F.count(F.when(F.col(REASONS).isNull(), 1)).alias("accepted"))
-        commit = _write_log(wh, log_model, rows, table, files, write_args)
-        totals, accepted = read_totals.get, int(log_totals.get["accepted"])
+        commit = _write_log(wh, log_model, log_model.build(checked, ctx), table, files,
+                            write_args, rules)
+        totals = commit.observed
         refuse_changed_while_read(spark, landing, files, table)
-        read = int(totals["read"])
+        read, accepted = commit.rows, int(totals["accepted"])
         results = quarantine_results(f"staging.{table}", rules, totals, read)
         delivered = wh.read(log_model.name, commit.version)
         if not batch.full_refresh:
@@ -242,11 +236,15 @@ def _stage_table(spark: SparkSession, wh: Warehouse, settings: Settings, batch: 
 
 
 def _write_log(wh: Warehouse, log_model: Model, rows: DataFrame, table: str,
-               files: list[LandingFile], write_args: dict) -> Commit:
-    """The one job that reads the raw files, writing what it read to the version log. A
-    file Spark cannot parse at all is exit 2 naming it."""
+               files: list[LandingFile], write_args: dict, rules) -> Commit:
+    """The one job that reads the raw files, writing what it read to the version log and
+    counting its rows: read (Commit.rows), with a reason, without one, per quarantine rule.
+    A file Spark cannot parse at all is exit 2 naming it."""
+    rejected = F.col(REASONS).isNotNull()
+    metrics = [F.count(F.when(rejected, 1)).alias("quarantined"),
+               F.count(F.when(~rejected, 1)).alias("accepted"), *quarantine_counts(rules)]
     try:
-        return write(wh, log_model, rows, **write_args)
+        return write(wh, log_model, rows, metrics=metrics, **write_args)
     except Exception as exc:
         unreadable = unreadable_file_error(exc.__cause__ or exc, table, files)
         if unreadable is None:
@@ -257,13 +255,14 @@ def _write_log(wh: Warehouse, log_model: Model, rows: DataFrame, table: str,
 
 
 def reconciliation(table: str, counts: TableCounts, flagged: int) -> RuleResult:
-    """Rows read = rows written to quarantine + accepted rows written to the version log,
-    each counted by the job that wrote it (not derived from each other), and the rows
-    written to quarantine = the rows read with a reason: any loss is an error."""
-    lost = abs(counts.rows_read - counts.rows_quarantined - counts.rows_accepted)
-    lost += abs(counts.rows_quarantined - flagged)
+    """Rows read (written to the version log) = rows written to quarantine + accepted rows,
+    and the rows written to quarantine = the rows read with a reason, each counted by the
+    job that wrote it (the quarantine write reads the log back): any loss is an error."""
+    # a row missing from quarantine breaks both equations: counted once
+    lost = max(abs(counts.rows_read - counts.rows_quarantined - counts.rows_accepted),
+               abs(counts.rows_quarantined - flagged))
     detail = (f"read {counts.rows_read}, written to quarantine {counts.rows_quarantined} "
-              f"(flagged {flagged}), to the version log {counts.rows_accepted}")
+              f"(flagged {flagged}), accepted into the version log {counts.rows_accepted}")
     return RuleResult(table, "reconciles", "", "error", "error" if lost else "pass", lost,
                       counts.rows_read, [], detail)
 

@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
 
 from rfm_spark.io.warehouse import Commit, Warehouse
 from rfm_spark.model import (
@@ -23,21 +23,26 @@ from rfm_spark.model import (
 
 
 def write(wh: Warehouse, model: Model, df: DataFrame, *, full_refresh: bool = False,
-          scope: DataFrame | None = None, values: Sequence[str] = ()) -> Commit:
+          scope: DataFrame | None = None, values: Sequence[str] = (),
+          metrics: Sequence[Column] = ()) -> Commit:
     """Write `df` to the model's table with its strategy. `scope`: the groups a
     ReplaceGroups write replaces (keys); `values`: the source files (ReplaceBySourceFile) or
     column values (ReplaceWhere) whose rows are replaced. A first write, and any write of a
-    full refresh but Append and ReplaceWhere, overwrites."""
+    full refresh but Append and ReplaceWhere, overwrites. `metrics`: aggregates the write
+    job counts over the rows of an overwrite or a ReplaceBySourceFile write
+    (Commit.observed)."""
     df = enforce_columns(model, df)
     strategy = model.write
     if isinstance(strategy, Append):
         return wh.append(df, model.name)
     if isinstance(strategy, ReplaceWhere):
         return wh.replace_where(df, model.name, strategy.column, values)
+    if metrics and not isinstance(strategy, Overwrite | ReplaceBySourceFile):
+        raise ValueError(f"{model.name}: only overwrites and file replacements count metrics")
     if full_refresh or isinstance(strategy, Overwrite):
-        return wh.overwrite(df, model.name)
+        return wh.overwrite(df, model.name, metrics)
     if isinstance(strategy, ReplaceBySourceFile):
-        return wh.replace_where(df, model.name, strategy.column, values)
+        return wh.replace_where(df, model.name, strategy.column, values, metrics)
     if isinstance(strategy, Upsert):
         return wh.merge_upsert(df, model.name, strategy.keys, newer_than=strategy.newer_than)
     if isinstance(strategy, ReplaceGroups):

@@ -5,7 +5,6 @@ never aborted by one row, and one delivery per run equals the full refresh."""
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import logging
 import os
@@ -17,9 +16,8 @@ from chispa import assert_df_equality
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from rfm_spark import registry
 from rfm_spark.io.listing import list_files
-from rfm_spark.staging import products
+from rfm_spark.runner import staging as staging_runner
 from rfm_spark.staging.cleansing import accepted_rows
 from tests.helpers import assert_same_tables, staging_check_results
 from tests.hostile.conftest import run
@@ -166,18 +164,20 @@ def test_one_delivery_per_run_equals_full_refresh(spark, base_config, full, clea
 
 def test_reconciliation_fails_when_rows_go_missing(spark, base_config, tmp_path, monkeypatch,
                                                    capsys):
-    """Accepted rows are counted as the version log's write job writes them: a write that
-    drops a row is an error-severity result, the marts are not published."""
+    """Rows read are counted by the job that writes the version log, rows quarantined by
+    the job that writes quarantine from it: a rejected row lost on its way to quarantine
+    is an error-severity result, the marts are not published."""
     raw = tmp_path / "raw"
     clean_delivery(raw)
     write(raw / "products" / "d1.csv", HEADERS["products"], [
-        "P1,Pen,Office,2.50,2024-01-01 00:00:00", "P3,Cup,Home,4.00,2024-01-01 00:00:00"])
-    def lossy(checked, ctx):
-        return products.product_versions(checked).where(F.col("product_id") != "P3")
+        "P1,Pen,Office,2.50,2024-01-01 00:00:00", "P3,Cup,Home,-4.00,2024-01-01 00:00:00"])
+    kept = staging_runner.quarantine_rows
 
-    monkeypatch.setattr(registry, "MODELS", tuple(
-        dataclasses.replace(m, build=lossy) if m.name == "staging.product_versions" else m
-        for m in registry.MODELS))
+    def lossy(logged, run_id):
+        rows = kept(logged, run_id)
+        return rows.where(F.col("product_id") != "P3") if "product_id" in rows.columns else rows
+
+    monkeypatch.setattr(staging_runner, "quarantine_rows", lossy)
     assert run(base_config, raw, tmp_path / "wh") == 1
     assert "reconciles failed on staging.products: 1 of 2" in capsys.readouterr().err
     failed = (read(spark, tmp_path / "wh", "audit/dq_results")
