@@ -1,4 +1,8 @@
-"""The staging layer of a run: raw deliveries -> quarantine, version logs, staging tables.
+"""The staging layer of a run: raw deliveries -> version logs -> quarantine, staging tables.
+
+A raw file is parsed once, by the job that writes its rows (typed, checked, rejected ones
+with their reasons and raw text) to the table's version log and counts them; quarantine
+and the staging table are written from the log's rows of the files just read.
 
 Incremental (default): only files not yet in audit/processed_files are read.
 - customers, products, orders: the batch is reduced to one row per key and upserted; a row
