@@ -3,11 +3,11 @@ is written. Read this file to know the pipeline; nothing else names a table.
 
 Inputs are other declared tables, or `raw.<table>` (a raw table's rows, typed and checked:
 each carries its reasons in `_dq_reasons`). A raw table is read once, into its version log;
-its quarantine and staging table are built from that log (the staging table from its
-accepted rows, cleansing.accepted_rows). The runner (rfm_spark/runner) builds the tables in the
-order given by their inputs, checks a layer before it writes any of it, and writes each
-table with its declared strategy (rfm_spark/model.py). Config validation, data-quality rule
-validation, the docs and the report take their table lists from here.
+its quarantine and staging table are built from that log (staging from its accepted rows).
+The runner (rfm_spark/runner) builds the tables in the order given by their inputs, checks
+a layer before it writes any of it, and writes each table with its declared strategy
+(rfm_spark/model.py). Config validation, data-quality rule validation, the docs and the
+report take their table lists from here.
 """
 
 from __future__ import annotations
@@ -98,8 +98,7 @@ VERSION_LOGS = {"customers": "staging.customer_versions", "products": "staging.p
 
 
 def _quarantine(source: RawSource) -> Model:
-    return Model(f"quarantine.{source.table}", (VERSION_LOGS[source.table],),
-                 columns=(),
+    return Model(f"quarantine.{source.table}", (VERSION_LOGS[source.table],), columns=(),
                  write=ReplaceBySourceFile(), checkable=False,
                  about="rejected raw rows as delivered, with _dq_reasons and _run_id")
 

@@ -255,9 +255,7 @@ class Warehouse:
     def _write(self, df: DataFrame, name: str, mode: str, replace_where: str | None = None,
                metrics: Sequence[Column] = ()) -> Commit:
         ref = self.ref(name)
-        # the one observation of the written query: Spark Connect reports only the
-        # outermost observation of a write (one below it stays empty)
-        written = Observation()
+        written = Observation()  # the only one Spark Connect reports: a write's outermost
         observed = df.observe(written, F.count(F.lit(1)).alias("rows"), *metrics)
         writer = observed.write.format("delta").mode(mode)
         for key, value in self._creation_properties(name).items():
@@ -275,8 +273,8 @@ class Warehouse:
             else:
                 writer.save(ref.path)
             version = self.last_commit(name)[0] if self.versioned(name) else None
-            totals = dict(written.get)
-            commit = self.commits[name] = Commit(version, int(totals.pop("rows")), totals)
+            observed = dict(written.get)
+            commit = self.commits[name] = Commit(version, int(observed.pop("rows")), observed)
             self._present.add(name)
         except Exception as exc:
             raise PipelineError(write_failure(exc), table=str(ref)) from exc

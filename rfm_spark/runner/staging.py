@@ -158,8 +158,8 @@ def _changed_keys(wh: Warehouse, batch: Batch, outcome: StagingOutcome, model: M
         touched = outcome.touched_orders
         return (touched if touched is not None
                 else wh.read(model.name).where(F.lit(False))).select(*strategy.group_keys)
-    log_model = registry.table(model.inputs[0])
-    raw = next(t for t, name in registry.VERSION_LOGS.items() if name == log_model.name)
+    raw = model.name.split(".", 1)[1]
+    log_model = registry.version_log(raw)
     delivered = wh.read(log_model.name).where(
         F.col(log_model.write.column).isin(batch.paths(raw)))
     return accepted_rows(delivered).select(*strategy.keys)
@@ -250,9 +250,8 @@ def _write_log(wh: Warehouse, log_model: Model, rows: DataFrame, table: str,
     try:
         return write(wh, log_model, rows, metrics=metrics, **write_args)
     except Exception as exc:
+        # the warehouse wraps the Spark error (its __cause__) with the table it wrote
         unreadable = unreadable_file_error(exc.__cause__ or exc, table, files)
-        if unreadable is None:
-            unreadable = unreadable_file_error(exc, table, files)
         if unreadable is not None:
             raise unreadable from None
         raise
