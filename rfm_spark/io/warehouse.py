@@ -9,6 +9,7 @@ reported with the table it was writing.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -256,7 +257,9 @@ class Warehouse:
                metrics: Sequence[Column] = ()) -> Commit:
         ref = self.ref(name)
         written = Observation()  # the only one Spark Connect reports: a write's outermost
-        observed = df.observe(written, F.count(F.lit(1)).alias("rows"), *metrics)
+        # one value (a JSON object), read by its name (classic_only.observed)
+        counts = F.to_json(F.struct(F.count(F.lit(1)).alias("rows"), *metrics))
+        observed = df.observe(written, counts.alias("counts"))
         writer = observed.write.format("delta").mode(mode)
         for key, value in self._creation_properties(name).items():
             writer = writer.option(key, value)
@@ -273,7 +276,7 @@ class Warehouse:
             else:
                 writer.save(ref.path)
             version = self.last_commit(name)[0] if self.versioned(name) else None
-            observed = dict(written.get)
+            observed = json.loads(classic_only.observed(self.spark, written, "counts"))
             commit = self.commits[name] = Commit(version, int(observed.pop("rows")), observed)
             self._present.add(name)
         except Exception as exc:
