@@ -256,11 +256,11 @@ class Warehouse:
     def _write(self, df: DataFrame, name: str, mode: str, replace_where: str | None = None,
                metrics: Sequence[Column] = ()) -> Commit:
         ref = self.ref(name)
-        written = Observation()  # the only one Spark Connect reports: a write's outermost
-        # one value (a JSON object), read by its name (classic_only.observed)
+        # Spark Connect reports only a write's outermost observation; its counts come back
+        # as one JSON object, read by its name (classic_only.observed)
+        written = Observation()
         counts = F.to_json(F.struct(F.count(F.lit(1)).alias("rows"), *metrics))
-        observed = df.observe(written, counts.alias("counts"))
-        writer = observed.write.format("delta").mode(mode)
+        writer = df.observe(written, counts.alias("counts")).write.format("delta").mode(mode)
         for key, value in self._creation_properties(name).items():
             writer = writer.option(key, value)
         if replace_where:
@@ -276,8 +276,8 @@ class Warehouse:
             else:
                 writer.save(ref.path)
             version = self.last_commit(name)[0] if self.versioned(name) else None
-            observed = json.loads(classic_only.observed(self.spark, written, "counts"))
-            commit = self.commits[name] = Commit(version, int(observed.pop("rows")), observed)
+            totals = json.loads(classic_only.observed(self.spark, written, "counts"))
+            commit = self.commits[name] = Commit(version, int(totals.pop("rows")), totals)
             self._present.add(name)
         except Exception as exc:
             raise PipelineError(write_failure(exc), table=str(ref)) from exc
