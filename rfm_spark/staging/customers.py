@@ -21,6 +21,7 @@ from rfm_spark.staging.cleansing import (
     dq_reasons,
     latest_per_key,
     log_rows,
+    parsed_once,
     with_raw,
 )
 
@@ -43,12 +44,17 @@ def standardise_customers(
 ) -> DataFrame:
     """Typed customers with `_dq_reasons`, the raw row in `_raw` and its file in
     `_source_file`."""
-    email = F.lower(trimmed("email"))
-    signup_date = parse_date("signup_date", date_formats)
-    updated_at = parse_timestamp("updated_at", timestamp_formats)
-    is_deleted = parse_bool("is_deleted")
+    raw, parsed = parsed_once(raw, {
+        "customer_id": canonical_id("customer_id"),
+        "email": F.lower(trimmed("email")),
+        "signup_date": parse_date("signup_date", date_formats),
+        "updated_at": parse_timestamp("updated_at", timestamp_formats),
+        "is_deleted": parse_bool("is_deleted"),
+    })
+    email, signup_date = parsed["email"], parsed["signup_date"]
+    updated_at, is_deleted = parsed["updated_at"], parsed["is_deleted"]
     checks = [
-        (canonical_id("customer_id").isNull(), "missing_customer_id"),
+        (parsed["customer_id"].isNull(), "missing_customer_id"),
         (trimmed("updated_at").isNull(), "missing_updated_at"),
         (is_unparsable("updated_at", updated_at), "unparsable_updated_at"),
         (is_unparsable("signup_date", signup_date), "unparsable_signup_date"),
@@ -57,7 +63,7 @@ def standardise_customers(
         *bounds.checks("signup_date", signup_date),
     ]
     return raw.select(
-        canonical_id("customer_id").alias("customer_id"),
+        parsed["customer_id"].alias("customer_id"),
         squash_spaces("first_name").alias("first_name"),
         squash_spaces("last_name").alias("last_name"),
         email.alias("email"),

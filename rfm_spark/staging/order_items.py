@@ -21,6 +21,7 @@ from rfm_spark.staging.cleansing import (
     dq_reasons,
     latest_per_key,
     log_rows,
+    parsed_once,
     with_raw,
 )
 
@@ -34,22 +35,30 @@ COLUMNS = ("order_id", "line_no", "product_id", "quantity", "unit_price", "disco
 def standardise_order_items(raw: DataFrame) -> DataFrame:
     """Typed order lines with `_dq_reasons`, the raw row in `_raw` and its file in
     `_source_file`."""
-    line_no = parse_int("line_no")
-    quantity = parse_int("quantity")
-    unit_price = parse_decimal("unit_price")
-    discount_parsed = parse_decimal("discount")
+    raw, parsed = parsed_once(raw, {
+        "order_id": canonical_id("order_id"),
+        "product_id": canonical_id("product_id"),
+        "line_no": parse_int("line_no"),
+        "quantity": parse_int("quantity"),
+        "unit_price": parse_decimal("unit_price"),
+        "discount": parse_decimal("discount"),
+    })
+    line_no, quantity, unit_price = parsed["line_no"], parsed["quantity"], parsed["unit_price"]
+    discount_parsed = parsed["discount"]
     discount = F.coalesce(discount_parsed, F.lit(0).cast("decimal(18,2)"))
     # try_cast: under ANSI mode a line amount beyond decimal(18,2) would abort the whole run;
     # here it is NULL and the line is quarantined `line_amount_out_of_range`.
-    gross = (quantity * unit_price).try_cast("decimal(18,2)")
-    line_amount = (gross - discount).try_cast("decimal(18,2)")
+    raw, amounts = parsed_once(raw, {"gross": (quantity * unit_price).try_cast("decimal(18,2)")})
+    gross = amounts["gross"]
+    raw, amounts = parsed_once(raw, {"line_amount": (gross - discount).try_cast("decimal(18,2)")})
+    line_amount = amounts["line_amount"]
     representable = (quantity.isNull() | unit_price.isNull()
                      | (gross.isNotNull() & line_amount.isNotNull()))
     checks = [
-        (canonical_id("order_id").isNull(), "missing_order_id"),
+        (parsed["order_id"].isNull(), "missing_order_id"),
         (trimmed("line_no").isNull(), "missing_line_no"),
         (is_unparsable("line_no", line_no) | (line_no < 1), "invalid_line_no"),
-        (canonical_id("product_id").isNull(), "missing_product_id"),
+        (parsed["product_id"].isNull(), "missing_product_id"),
         (trimmed("quantity").isNull(), "missing_quantity"),
         (is_unparsable("quantity", quantity), "unparsable_quantity"),
         (quantity <= 0, "non_positive_quantity"),
@@ -62,9 +71,9 @@ def standardise_order_items(raw: DataFrame) -> DataFrame:
         (~representable, "line_amount_out_of_range"),
     ]
     return raw.select(
-        canonical_id("order_id").alias("order_id"),
+        parsed["order_id"].alias("order_id"),
         line_no.alias("line_no"),
-        canonical_id("product_id").alias("product_id"),
+        parsed["product_id"].alias("product_id"),
         quantity.alias("quantity"),
         unit_price.alias("unit_price"),
         discount.alias("discount"),

@@ -21,6 +21,7 @@ from rfm_spark.staging.cleansing import (
     dq_reasons,
     latest_per_key,
     log_rows,
+    parsed_once,
     with_raw,
 )
 
@@ -51,12 +52,17 @@ def standardise_orders(
 ) -> DataFrame:
     """Typed orders with `_dq_reasons`, the raw row in `_raw` and its file in
     `_source_file`."""
-    order_ts = parse_timestamp("order_ts", timestamp_formats)
-    updated_at = parse_timestamp("updated_at", timestamp_formats)
-    status = map_values(folded_status("status"), status_lookup(status_map))
+    raw, parsed = parsed_once(raw, {
+        "order_id": canonical_id("order_id"),
+        "customer_id": canonical_id("customer_id"),
+        "order_ts": parse_timestamp("order_ts", timestamp_formats),
+        "updated_at": parse_timestamp("updated_at", timestamp_formats),
+        "status": map_values(folded_status("status"), status_lookup(status_map)),
+    })
+    order_ts, updated_at, status = parsed["order_ts"], parsed["updated_at"], parsed["status"]
     checks = [
-        (canonical_id("order_id").isNull(), "missing_order_id"),
-        (canonical_id("customer_id").isNull(), "missing_customer_id"),
+        (parsed["order_id"].isNull(), "missing_order_id"),
+        (parsed["customer_id"].isNull(), "missing_customer_id"),
         (trimmed("order_ts").isNull(), "missing_order_ts"),
         (is_unparsable("order_ts", order_ts), "unparsable_order_ts"),
         (trimmed("status").isNull(), "missing_status"),
@@ -67,8 +73,8 @@ def standardise_orders(
         *bounds.checks("updated_at", updated_at),
     ]
     return raw.select(
-        canonical_id("order_id").alias("order_id"),
-        canonical_id("customer_id").alias("customer_id"),
+        parsed["order_id"].alias("order_id"),
+        parsed["customer_id"].alias("customer_id"),
         order_ts.alias("order_ts"),
         F.to_date(order_ts).alias("order_date"),
         status.alias("status"),

@@ -20,6 +20,7 @@ from rfm_spark.staging.cleansing import (
     dq_reasons,
     latest_per_key,
     log_rows,
+    parsed_once,
     with_raw,
 )
 
@@ -33,10 +34,14 @@ def standardise_products(raw: DataFrame, timestamp_formats: Sequence[str],
                          bounds: TimeBounds) -> DataFrame:
     """Typed products with `_dq_reasons`, the raw row in `_raw` and its file in
     `_source_file`."""
-    list_price = parse_decimal("list_price")
-    updated_at = parse_timestamp("updated_at", timestamp_formats)
+    raw, parsed = parsed_once(raw, {
+        "product_id": canonical_id("product_id"),
+        "list_price": parse_decimal("list_price"),
+        "updated_at": parse_timestamp("updated_at", timestamp_formats),
+    })
+    list_price, updated_at = parsed["list_price"], parsed["updated_at"]
     checks = [
-        (canonical_id("product_id").isNull(), "missing_product_id"),
+        (parsed["product_id"].isNull(), "missing_product_id"),
         (is_unparsable("list_price", list_price), "unparsable_list_price"),
         (list_price < 0, "negative_list_price"),
         (trimmed("updated_at").isNull(), "missing_updated_at"),
@@ -44,7 +49,7 @@ def standardise_products(raw: DataFrame, timestamp_formats: Sequence[str],
         *bounds.checks("updated_at", updated_at),
     ]
     return raw.select(
-        canonical_id("product_id").alias("product_id"),
+        parsed["product_id"].alias("product_id"),
         squash_spaces("product_name").alias("product_name"),
         F.initcap(squash_spaces("category")).alias("category"),
         list_price.alias("list_price"),
