@@ -1,4 +1,5 @@
 import datetime as dt
+import re
 
 from chispa import assert_df_equality
 from pyspark.sql import functions as F
@@ -108,3 +109,16 @@ def test_delivery_name_is_the_file_name_after_the_last_slash(spark):
         "path string, expected string")
     assert_df_equality(paths.select(delivery_name("path").alias("name")),
                        paths.select(F.col("expected").alias("name")))
+
+
+def test_each_time_is_parsed_once_whatever_reads_it(spark, capsys):
+    """The checks read the parsed columns (cleansing.parsed_once): the optimised plan parses
+    order_ts and updated_at once per format (before: 30 parses for these 2 x 2), and tests
+    each id's shape once."""
+    raw = raw_frame(spark, orders.REQUIRED, [
+        ("O1", "C1", "2024-05-01 10:00:00", "delivered", "2024-05-01 11:00:00")], source=D1)
+    orders.standardise_orders(raw, TS, STATUS_MAP, BOUNDS).explain(extended=True)
+    plan = capsys.readouterr().out
+    optimised = plan.split("== Optimized Logical Plan ==")[1].split("== Physical Plan ==")[0]
+    assert optimised.count("gettimestamp(") == 2 * len(TS), optimised
+    assert len(re.findall(r"RLIKE\(order_id#\d+, \^\[0-9A-Za-z\]", optimised)) == 1, optimised
