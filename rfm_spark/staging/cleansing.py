@@ -24,7 +24,8 @@ def with_raw(raw_columns: Sequence[str]) -> list[Column]:
     return [F.struct(*[F.col(c) for c in raw_columns]).alias(RAW), F.col(SOURCE_FILE)]
 
 
-def parsed_once(raw: DataFrame, fields: Mapping[str, Column]) -> tuple[DataFrame, dict[str, Column]]:
+def parsed_once(raw: DataFrame, fields: Mapping[str, Column]
+                ) -> tuple[DataFrame, dict[str, Column]]:
     """`raw` with each of `fields` computed once into a column of its own, and a reference
     to each. A standardiser's checks then read a parsed value instead of parsing it again:
     one Column used in several places of one select is evaluated at each place (inside OR

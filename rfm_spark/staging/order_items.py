@@ -48,10 +48,11 @@ def standardise_order_items(raw: DataFrame) -> DataFrame:
     discount = F.coalesce(discount_parsed, F.lit(0).cast("decimal(18,2)"))
     # try_cast: under ANSI mode a line amount beyond decimal(18,2) would abort the whole run;
     # here it is NULL and the line is quarantined `line_amount_out_of_range`.
-    raw, amounts = parsed_once(raw, {"gross": (quantity * unit_price).try_cast("decimal(18,2)")})
-    gross = amounts["gross"]
-    raw, amounts = parsed_once(raw, {"line_amount": (gross - discount).try_cast("decimal(18,2)")})
-    line_amount = amounts["line_amount"]
+    # (the line amount reads the gross: computed one after the other)
+    raw, computed = parsed_once(raw, {"gross": (quantity * unit_price).try_cast("decimal(18,2)")})
+    gross = computed["gross"]
+    raw, computed = parsed_once(raw, {"line_amount": (gross - discount).try_cast("decimal(18,2)")})
+    line_amount = computed["line_amount"]
     representable = (quantity.isNull() | unit_price.isNull()
                      | (gross.isNotNull() & line_amount.isNotNull()))
     checks = [
