@@ -147,11 +147,22 @@ def safe_ratio(numerator: ColumnOrName, denominator: ColumnOrName) -> Column:
 
 
 def content_hash(columns: Sequence[str]) -> Column:
-    """sha2 of the row's columns as JSON: the deterministic last tie-breaker between versions."""
+    """sha2 of the row's columns as JSON: a stored fingerprint of a row (the histories'
+    row_hash)."""
     return F.sha2(F.to_json(F.struct(*[F.col(c) for c in columns])), 256)
 
 
-def content_hash_sql(alias: str, columns: Sequence[str]) -> str:
-    """The same hash as SQL over `alias`.`column`, for MERGE conditions."""
+def row_order(columns: Sequence[str]) -> Column:
+    """The row's columns as one struct, the deterministic last tie-breaker between two
+    versions: the greater row wins, compared column by column in the declared order (NULL
+    the smallest), so two rows tie only when they are equal. A sort compares it only
+    between rows tied on everything before it; unlike a hash, nothing is computed for the
+    other rows (a content hash of every row took ~0.2 of the 10M-order line choice)."""
+    return F.struct(*[F.col(c) for c in columns])
+
+
+def row_order_sql(alias: str, columns: Sequence[str]) -> str:
+    """The same struct as SQL over `alias`.`column`, for MERGE conditions (Spark SQL
+    compares structs with the ordering a sort uses)."""
     fields = ", ".join(f"{alias}.`{c}`" for c in columns)
-    return f"sha2(to_json(struct({fields})), 256)"
+    return f"struct({fields})"

@@ -188,7 +188,7 @@ class Warehouse:
 
         With `newer_than` (a column) a matched row is replaced only when the source is newer,
         so a late delivery of an older version changes nothing; equal values are decided by
-        the rows' content hash, exactly as staging's latest_per_key decides them, so
+        the greater row (functions.row_order), exactly as staging's latest_per_key does, so
         incremental loads agree with a full refresh. Identical rows are never rewritten.
         Creates the table on first use.
         """

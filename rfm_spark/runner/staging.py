@@ -6,7 +6,7 @@ and the staging table are written from the log's rows of the files just read.
 
 Incremental (default): only files not yet in audit/processed_files are read.
 - customers, products, orders: the batch is reduced to one row per key and upserted; a row
-  replaces the staged one only when it is newer (ties by content hash), so the result is
+  replaces the staged one only when it is newer (ties: the greater row), so the result is
   the one a full refresh gives whatever order and grouping the files arrive in.
 - quarantine rows and the version logs are owned by their file (ReplaceBySourceFile), so
   processing a file again replaces its rows instead of adding them.

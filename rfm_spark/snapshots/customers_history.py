@@ -2,8 +2,8 @@
 
 The history of a customer is a pure function of all its accepted versions, so it is exact
 whatever order the versions arrive in:
-- versions are taken in `updated_at` order (equal timestamps: the greater content hash,
-  as in staging); a version opens a new history row only when a tracked attribute differs
+- versions are taken in `updated_at` order (equal timestamps: the greater row, as in
+  staging); a version opens a new history row only when a tracked attribute differs
   from the version before it (NULL-safe: NULL -> value and value -> NULL are changes);
 - a version with `is_deleted` closes the open row (`valid_to` = its `updated_at`,
   `is_deleted` = true); a second delete changes nothing; a customer that comes back opens
@@ -22,7 +22,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import Window as W
 from pyspark.sql import functions as F
 
-from rfm_spark.functions import content_hash
+from rfm_spark.functions import content_hash, row_order
 
 KEY = "customer_id"
 
@@ -39,7 +39,7 @@ def build_history(versions: DataFrame, tracked: Sequence[str], all_columns: Sequ
                   ) -> DataFrame:
     """History rows from customer versions (customer_id, updated_at, is_deleted, the tracked
     attributes; `all_columns` decide ties between versions with the same updated_at)."""
-    by_time = W.partitionBy(KEY, "updated_at").orderBy(content_hash(all_columns).desc())
+    by_time = W.partitionBy(KEY, "updated_at").orderBy(row_order(all_columns).desc())
     ordered = W.partitionBy(KEY).orderBy("updated_at")
     one_per_instant = (
         versions.withColumn("_n", F.row_number().over(by_time))

@@ -12,7 +12,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import Window as W
 from pyspark.sql import functions as F
 
-from rfm_spark.functions import content_hash, reasons
+from rfm_spark.functions import reasons, row_order
 
 RAW = "_raw"
 REASONS = "_dq_reasons"
@@ -109,10 +109,11 @@ def latest_per_key(
     order_by: Sequence[Column],
     columns: Sequence[str],
 ) -> DataFrame:
-    """One row per key with `columns`: the first by `order_by`, then by the content hash of
-    `columns` (the same tie-breaker the staging MERGE uses), so the answer does not depend on
-    the order files arrive in nor on whether they arrive in one run or many."""
-    window = W.partitionBy(*keys).orderBy(*order_by, content_hash(columns).desc())
+    """One row per key with `columns`: the first by `order_by`, then the greater row of
+    `columns` (functions.row_order, the tie-breaker the staging MERGE uses too), so the
+    answer does not depend on the order files arrive in nor on whether they arrive in one
+    run or many."""
+    window = W.partitionBy(*keys).orderBy(*order_by, row_order(columns).desc())
     return (
         df.withColumn("_version_rank", F.row_number().over(window))
         .where(F.col("_version_rank") == 1)

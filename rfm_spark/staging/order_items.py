@@ -15,11 +15,17 @@ from pyspark.sql import DataFrame
 from pyspark.sql import Window as W
 from pyspark.sql import functions as F
 
-from rfm_spark.functions import canonical_id, is_unparsable, parse_decimal, parse_int, trimmed
+from rfm_spark.functions import (
+    canonical_id,
+    is_unparsable,
+    parse_decimal,
+    parse_int,
+    row_order,
+    trimmed,
+)
 from rfm_spark.staging.cleansing import (
     delivery_name,
     dq_reasons,
-    latest_per_key,
     log_rows,
     parsed_once,
     with_raw,
@@ -98,9 +104,11 @@ def lines_of_latest_orders(lines: DataFrame, versions: DataFrame) -> DataFrame:
     then one row per (order_id, line_no).
 
     One shuffle: lines and order versions (as markers carrying their `updated_at`) are
-    partitioned by `order_id` together, and the three steps are windows inside those
-    partitions: the version paired with each set, the newest set per order, the newest line
-    per (order_id, line_no) within it.
+    partitioned by `order_id` together. Two sorts inside those partitions: one gives each
+    line the newest version delivered with its set; one orders an order's lines by set
+    (newest paired version first, then delivery name), then `line_no`, then the greater row
+    (functions.row_order, as latest_per_key): the first row's delivery is the chosen set, and
+    within it the first row of each `line_no` is kept.
 
     `lines`, `versions`: the accepted rows (cleansing.accepted_rows) of delivered_lines()
     and orders.order_versions() (any subset of orders, as long as both hold every row of
@@ -115,13 +123,19 @@ def lines_of_latest_orders(lines: DataFrame, versions: DataFrame) -> DataFrame:
         .repartition("order_id")
     )
     paired = F.max("_paired_updated_at").over(W.partitionBy("order_id", "_delivery"))
-    newest_set = W.partitionBy("order_id").orderBy(
-        F.col("_paired").desc_nulls_last(), F.col("_delivery").desc()
-    )
-    chosen_lines = (
+    by_set = W.partitionBy("order_id").orderBy(
+        F.col("_paired").desc_nulls_last(), F.col("_delivery").desc(), F.col("line_no"),
+        row_order(COLUMNS).desc())
+    ranked = (
         together.withColumn("_paired", paired)
         .where(F.col("_is_line"))
-        .withColumn("_set_rank", F.dense_rank().over(newest_set))
-        .where(F.col("_set_rank") == 1)
+        .select(*COLUMNS, "_delivery",
+                F.first("_delivery").over(by_set).alias("_chosen"),
+                F.lag("_delivery").over(by_set).alias("_previous_delivery"),
+                F.lag("line_no").over(by_set).alias("_previous_line_no"))
     )
-    return latest_per_key(chosen_lines, KEYS, [F.col("_delivery").desc()], COLUMNS)
+    first_of_its_line_no = (
+        ~F.col("_previous_delivery").eqNullSafe(F.col("_delivery"))
+        | ~F.col("_previous_line_no").eqNullSafe(F.col("line_no")))
+    return (ranked.where((F.col("_delivery") == F.col("_chosen")) & first_of_its_line_no)
+            .select(*COLUMNS))

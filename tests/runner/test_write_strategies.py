@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from chispa import assert_df_equality
+from pyspark.sql import functions as F
 
 from rfm_spark.config import WarehouseSettings
 from rfm_spark.errors import PipelineError
@@ -20,6 +21,7 @@ from rfm_spark.model import (
     Upsert,
 )
 from rfm_spark.runner.writes import after_replacing_groups, side_by_side, write
+from rfm_spark.staging.cleansing import latest_per_key
 
 ROWS = "k string, g string, v int, _source_file string"
 COLUMNS = ("k", "g", "v", "_source_file")
@@ -71,6 +73,19 @@ def test_upsert_keeps_the_newer_row(spark, wh):
     assert commit.rows == 2  # b updated, d inserted; the older a ignored
     same(table(wh), frame(spark, [("a", "g1", 1, "f1"), ("b", "g1", 5, "f3"),
                                   ("c", "g2", 3, "f2"), ("d", "g3", 1, "f3")]))
+
+
+def test_upsert_ties_go_to_the_greater_row_as_in_a_full_refresh(spark, wh):
+    """Equal `newer_than` values: the greater row (column by column) is kept, the rule
+    staging's latest_per_key applies to a full refresh of the same rows."""
+    upsert = model(Upsert(("k",), newer_than="v"))
+    write(wh, upsert, frame(spark, FIRST))
+    late = [("a", "g0", 1, "f3"), ("b", "g2", 2, "f3"), ("c", "g2", 3, "f0")]
+    write(wh, upsert, frame(spark, late))
+    expected = [("a", "g1", 1, "f1"), ("b", "g2", 2, "f3"), ("c", "g2", 3, "f2")]
+    same(table(wh), frame(spark, expected))
+    full = latest_per_key(frame(spark, FIRST + late), ("k",), [F.col("v").desc()], COLUMNS)
+    same(full, frame(spark, expected))
 
 
 def test_replace_by_source_file_replaces_only_the_files_read(spark, wh):

@@ -106,7 +106,8 @@ def test_lines_follow_the_latest_version_of_their_order(spark):
 def expected_line_sets(version_rows: list[tuple], line_rows: list[tuple]) -> list[tuple]:
     """The module doc's rule in plain Python: per order, the set of the delivery whose paired
     version is newest (a set without a paired version only when none has one), newest
-    delivery name on ties; identical lines delivered twice count once."""
+    delivery name on ties; a line_no delivered twice in one set: the greater row (compared
+    column by column), identical lines once."""
     paired: dict[tuple[str, str], dt.datetime] = {}
     for order, _customer, updated_at, delivery, _file in version_rows:
         key = (order, delivery)
@@ -121,13 +122,17 @@ def expected_line_sets(version_rows: list[tuple], line_rows: list[tuple]) -> lis
 
     chosen = {order: max(deliveries, key=lambda d, o=order: rank(o, d))
               for order, deliveries in sets.items()}
-    return sorted({row[:7] for row in line_rows if chosen[row[0]] == row[7]})
+    kept: dict[tuple[str, int], tuple] = {}
+    for row in line_rows:
+        if chosen[row[0]] == row[7]:
+            kept[row[:2]] = max(row[:7], kept.get(row[:2], row[:7]))
+    return sorted(kept.values())
 
 
 def test_line_choice_equals_the_rule_on_random_deliveries(spark):
     """Many orders, deliveries and tied times: the one-pass windows choose what the rule
     says (ties on updated_at, sets without their order, versions sent twice in one
-    delivery, a line delivered twice in one set)."""
+    delivery, a line delivered twice in one set, identical or not)."""
     rng = random.Random(17)
     deliveries = [f"delivery_{n:04d}.csv" for n in range(1, 6)]
     version_rows, line_rows = [], []
@@ -144,6 +149,9 @@ def test_line_choice_equals_the_rule_on_random_deliveries(spark):
                 row = (order, no, "P1", qty, price, Decimal("0.00"), price * qty, delivery,
                        f"order_items/{delivery}")
                 line_rows += [row, row] if rng.random() < 0.1 else [row]
+                if rng.random() < 0.1:  # the same line_no again, other content
+                    other = qty + rng.choice((-1, 1)) or 2
+                    line_rows.append((*row[:3], other, price, row[5], price * other, *row[7:]))
     versions = spark.createDataFrame(version_rows, VERSIONS)
     lines = spark.createDataFrame(line_rows, LINES)
     expected = spark.createDataFrame(expected_line_sets(version_rows, line_rows), ITEM_SCHEMA)
