@@ -131,11 +131,10 @@ def lines_of_latest_orders(lines: DataFrame, versions: DataFrame) -> DataFrame:
         .where(F.col("_is_line"))
         .select(*COLUMNS, "_delivery",
                 F.first("_delivery").over(by_set).alias("_chosen"),
-                F.lag("_delivery").over(by_set).alias("_previous_delivery"),
                 F.lag("line_no").over(by_set).alias("_previous_line_no"))
     )
-    first_of_its_line_no = (
-        ~F.col("_previous_delivery").eqNullSafe(F.col("_delivery"))
-        | ~F.col("_previous_line_no").eqNullSafe(F.col("line_no")))
+    # the chosen set's rows come first in their order (one delivery shares one `_paired`), so
+    # the row before a chosen row is of the same set, or there is none
+    first_of_its_line_no = ~F.col("_previous_line_no").eqNullSafe(F.col("line_no"))
     return (ranked.where((F.col("_delivery") == F.col("_chosen")) & first_of_its_line_no)
             .select(*COLUMNS))
