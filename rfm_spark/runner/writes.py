@@ -50,8 +50,7 @@ def write(wh: Warehouse, model: Model, df: DataFrame, *, full_refresh: bool = Fa
             return wh.overwrite(df, model.name)
         if scope is None:
             raise ValueError(f"{model.name}: a ReplaceGroups write needs its scope")
-        return wh.merge_replace_groups(df, model.name, strategy.group_keys, strategy.row_keys,
-                                       scope)
+        return wh.replace_groups(df, model.name, strategy.group_keys, strategy.row_keys, scope)
     raise TypeError(f"{model.name}: unknown write strategy {strategy!r}")
 
 

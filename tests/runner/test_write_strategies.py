@@ -9,7 +9,7 @@ from pyspark.sql import functions as F
 
 from rfm_spark.config import WarehouseSettings
 from rfm_spark.errors import PipelineError
-from rfm_spark.io import merge_statements
+from rfm_spark.io import merge_statements, warehouse
 from rfm_spark.io.warehouse import Warehouse
 from rfm_spark.model import (
     Append,
@@ -99,12 +99,15 @@ def test_replace_by_source_file_replaces_only_the_files_read(spark, wh):
     assert table(wh).count() == 2
 
 
-@pytest.mark.parametrize("named", [True, False], ids=["groups named", "groups too many"])
-def test_replace_groups_makes_the_scoped_groups_equal_to_the_rows(spark, wh, monkeypatch,
-                                                                   named):
-    """Named in the MERGE (a small scope) or marked in its source (a scope too large to
-    name), the same rows; a group value with quote and backslash is named literally."""
-    if not named:
+@pytest.mark.parametrize("how", ["merge, groups named", "merge, groups too many",
+                                 "table rewritten"])
+def test_replace_groups_makes_the_scoped_groups_equal_to_the_rows(spark, wh, monkeypatch, how):
+    """Named in the MERGE (a small scope), marked in its source (a scope too large to name)
+    or by a rewrite of the table (as many groups as files), the same rows; a group value
+    with quote and backslash is named literally."""
+    if how.startswith("merge"):
+        monkeypatch.setattr(warehouse, "rewrites_the_table", lambda groups, files: False)
+    if how.endswith("too many"):
         monkeypatch.setattr(merge_statements, "INLINE_SCOPE_KEYS", 0)
     odd = "g'\\1"
     groups = model(ReplaceGroups(("g",), ("k",)))
@@ -115,9 +118,18 @@ def test_replace_groups_makes_the_scoped_groups_equal_to_the_rows(spark, wh, mon
     expected = frame(spark, [("a", "g1", 10, "f3"), ("e", "g1", 5, "f3"), ("c", "g2", 3, "f2"),
                              ("y", odd, 9, "f3"), ("n", "g9", 1, "f3")])
     same(after_replacing_groups(table(wh), rows, scope, groups.write), expected)
+    before = wh.last_commit(groups.name)[0]
     commit = write(wh, groups, rows, scope=scope)
-    assert commit.rows == 4  # a and y updated, e and n inserted (b and x deleted)
+    # a MERGE counts the rows it updated or inserted (a, y; e, n), a rewrite every row
+    assert commit.rows == (5 if how == "table rewritten" else 4)
+    assert wh.last_commit(groups.name)[0] == before + 1  # one commit either way
     same(table(wh), expected)
+
+
+def test_a_table_is_rewritten_from_as_many_groups_as_files():
+    assert not warehouse.rewrites_the_table(2, 3)
+    assert warehouse.rewrites_the_table(3, 3) and warehouse.rewrites_the_table(0, 0)
+    assert warehouse.rewrites_the_table(None, 10_000)  # more groups than a MERGE names
 
 
 def test_replace_groups_with_an_empty_scope_commits_nothing(spark, wh):
