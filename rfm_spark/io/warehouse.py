@@ -25,6 +25,7 @@ from rfm_spark.config import WarehouseSettings
 from rfm_spark.config.guards import quote_name
 from rfm_spark.errors import PipelineError, RfmError, write_failure
 from rfm_spark.io import classic_only, merge_statements
+from rfm_spark.io.group_scope import rewrites_the_table, scope_to_name
 from rfm_spark.io.listing import local_path
 
 # Audit tables are created without `table_properties`: Delta 4.0's deletion-vector delete
@@ -209,7 +210,7 @@ class Warehouse:
         if not self.exists(name):
             return self.overwrite(df, name)
         scope = groups.select(*group_keys).distinct()
-        named = _scope_to_name(scope, group_keys)
+        named = scope_to_name(scope, group_keys)
         if named == []:
             return NO_COMMIT  # no group in scope: nothing to replace
         current = self.read(name)
@@ -299,23 +300,3 @@ class Warehouse:
         parts = catalog_name.split(".")
         if len(parts) >= 2:
             self.spark.sql(f"CREATE SCHEMA IF NOT EXISTS {quote_name('.'.join(parts[:-1]))}")
-
-
-def rewrites_the_table(groups: int | None, files: int) -> bool:
-    """Whether replacing `groups` groups (None: more than INLINE_SCOPE_KEYS) rewrites the
-    table rather than MERGE it. Every write here spreads a table's groups over its files by
-    hash, so as many groups as files touch ~63% of them (1 - 1/e), and a MERGE rewrites each
-    touched file whole, ~3x slower per row than an overwrite writes it (20M order lines,
-    99,423 orders replaced: 35.4-48.0 s MERGE, 12.0-13.2 s rewrite, the same rows)."""
-    return groups is None or groups >= files
-
-
-def _scope_to_name(scope: DataFrame, group_keys: Sequence[str]) -> list | None:
-    """The scope's group values when a MERGE can name them (one key column, at most
-    INLINE_SCOPE_KEYS values); None otherwise. One small job."""
-    if len(group_keys) != 1:
-        return None
-    values = [row[0] for row in scope.limit(merge_statements.INLINE_SCOPE_KEYS + 1).collect()]
-    if len(values) > merge_statements.INLINE_SCOPE_KEYS:
-        return None
-    return sorted(values, key=lambda v: (v is None, str(v)))

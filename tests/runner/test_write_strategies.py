@@ -9,7 +9,7 @@ from pyspark.sql import functions as F
 
 from rfm_spark.config import WarehouseSettings
 from rfm_spark.errors import PipelineError
-from rfm_spark.io import merge_statements, warehouse
+from rfm_spark.io import group_scope, merge_statements, warehouse
 from rfm_spark.io.warehouse import Warehouse
 from rfm_spark.model import (
     Append,
@@ -127,9 +127,9 @@ def test_replace_groups_makes_the_scoped_groups_equal_to_the_rows(spark, wh, mon
 
 
 def test_a_table_is_rewritten_from_as_many_groups_as_files():
-    assert not warehouse.rewrites_the_table(2, 3)
-    assert warehouse.rewrites_the_table(3, 3) and warehouse.rewrites_the_table(0, 0)
-    assert warehouse.rewrites_the_table(None, 10_000)  # more groups than a MERGE names
+    assert not group_scope.rewrites_the_table(2, 3)
+    assert group_scope.rewrites_the_table(3, 3) and group_scope.rewrites_the_table(0, 0)
+    assert group_scope.rewrites_the_table(None, 10_000)  # more groups than a MERGE names
 
 
 def test_replace_groups_with_an_empty_scope_commits_nothing(spark, wh):
