@@ -214,9 +214,9 @@ class Warehouse:
         if named == []:
             return NO_COMMIT  # no group in scope: nothing to replace
         current = self.read(name)
+        groups = None if named is None else len(named)  # None: too many, no file count
         if (len(group_keys) == 1 and dict(current.dtypes) == dict(df.dtypes)
-                and rewrites_the_table(None if named is None else len(named),
-                                       self.file_count(name))):
+                and rewrites_the_table(groups, 0 if groups is None else self.file_count(name))):
             chosen = F.broadcast(scope) if named is not None else scope
             kept = current.join(chosen, on=list(group_keys), how="left_anti")
             return self._write(kept.unionByName(df).select(*current.columns), name,
