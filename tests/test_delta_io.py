@@ -8,6 +8,7 @@ from chispa import assert_df_equality
 
 from rfm_spark.config import WarehouseSettings
 from rfm_spark.io import classic_only
+from rfm_spark.io.commit import NO_COMMIT
 from rfm_spark.io.listing import local_path
 from rfm_spark.io.warehouse import STATS_COLUMNS, Warehouse
 
@@ -17,14 +18,14 @@ T2 = dt.datetime(2024, 2, 1)
 T0 = dt.datetime(2023, 12, 1)
 
 
-def test_merge_upsert_round_trip(spark, tmp_path):
+def test_upsert_round_trip(spark, tmp_path):
     wh = Warehouse(spark, WarehouseSettings(dir=str(tmp_path)))
-    wh.merge_upsert(
+    wh.upsert(
         spark.createDataFrame([("A", "Ann", T1), ("B", "Bob", T1)], SCHEMA),
         "staging.customers", keys=["id"], newer_than="updated_at",
     )
     # B newer, C new, A older (a late file with an old version): A must not change.
-    wh.merge_upsert(
+    wh.upsert(
         spark.createDataFrame([("A", "Old Ann", T0), ("B", "Bobby", T2), ("C", "Cy", T2)], SCHEMA),
         "staging.customers", keys=["id"], newer_than="updated_at",
     )
@@ -36,14 +37,12 @@ def test_merge_upsert_round_trip(spark, tmp_path):
     assert wh.last_commit("staging.customers")[0] == 1
 
 
-def test_merge_without_changes_rewrites_nothing(spark, tmp_path):
+def test_an_upsert_without_changes_commits_nothing(spark, tmp_path):
     wh = Warehouse(spark, WarehouseSettings(dir=str(tmp_path)))
     rows = spark.createDataFrame([("A", "Ann", T1)], SCHEMA)
-    wh.merge_upsert(rows, "staging.customers", keys=["id"])
-    wh.merge_upsert(rows, "staging.customers", keys=["id"])
-    _, metrics = wh.last_commit("staging.customers")
-    assert metrics["numTargetRowsUpdated"] == "0"
-    assert metrics["numTargetRowsInserted"] == "0"
+    wh.upsert(rows, "staging.customers", keys=["id"])
+    assert wh.upsert(rows, "staging.customers", keys=["id"]) == NO_COMMIT
+    assert wh.last_commit("staging.customers")[0] == 0
 
 
 def test_catalog_name_mapping_and_path_default(spark, tmp_path):
@@ -77,7 +76,7 @@ def test_created_tables_get_the_configured_properties_and_merge_uses_deletion_ve
         f"DESCRIBE DETAIL delta.`{wh.ref('staging.customers').path}`").first()["properties"]
     assert properties == {"delta.enableDeletionVectors": "true"}
     # one row of a 200-row file changes: the file is marked, not rewritten
-    wh.merge_upsert(spark.createDataFrame([("K007", "y", T2)], SCHEMA), "staging.customers",
+    wh.upsert(spark.createDataFrame([("K007", "y", T2)], SCHEMA), "staging.customers",
                     keys=["id"], newer_than="updated_at")
     _, metrics = wh.last_commit("staging.customers")
     assert metrics["numTargetRowsUpdated"] == "1"
@@ -143,7 +142,7 @@ def test_last_commit_from_the_local_log_equals_the_tables_history(spark, tmp_pat
         wh.append(rows, "marts.t")
     assert (log / "00000000000000000010.checkpoint.parquet").exists()
     assert classic_only.latest_commit(spark, str(log)) == _history(spark, table)
-    wh.merge_upsert(spark.createDataFrame([("B", "Bob", T2)], SCHEMA), "marts.t", keys=["id"])
+    wh.upsert(spark.createDataFrame([("B", "Bob", T2)], SCHEMA), "marts.t", keys=["id"])
     version, metrics = classic_only.latest_commit(spark, f"file:{log}")
     assert (version, metrics) == _history(spark, table) == wh.last_commit("marts.t")
     assert version == 11 and metrics["numTargetRowsInserted"] == "1"

@@ -1,25 +1,33 @@
-"""How a replace-groups write (Model's ReplaceGroups) takes its groups: named in a MERGE
-when they are few, the whole table rewritten when they touch most of its files.
+"""How an upsert or a replace-groups write (Model's Upsert, ReplaceGroups) reaches the rows
+it changes: named in a MERGE when they are few, the whole table rewritten when they touch
+most of its files.
 
-Carried out by the Warehouse (rfm_spark/io/warehouse.py, replace_groups).
+Carried out by the Warehouse (rfm_spark/io/warehouse.py, upsert and replace_groups).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from pyspark.sql import DataFrame
 
 from rfm_spark.io import merge_statements
 
+DELETION_VECTORS = "delta.enableDeletionVectors"
 
-def rewrites_the_table(groups: int | None, files: int) -> bool:
-    """Whether replacing `groups` groups (None: more than INLINE_SCOPE_KEYS) rewrites the
-    table rather than MERGE it. Every write here spreads a table's groups over its files by
-    hash, so as many groups as files touch ~63% of them (1 - 1/e), and a MERGE rewrites each
-    touched file whole, ~3x slower per row than an overwrite writes it (20M order lines,
-    99,423 orders replaced: 35.4-48.0 s MERGE, 12.0-13.2 s rewrite, the same rows)."""
-    return groups is None or groups >= files
+
+def rewrites_the_table(changes: int | None, files: int, properties: Mapping[str, str]
+                       ) -> bool:
+    """Whether a write changing `changes` keys or groups (None: more than INLINE_SCOPE_KEYS)
+    rewrites the table (Delta `properties`, `files` data files) rather than MERGE it. Every
+    write here spreads a table's keys over its files by hash, so as many changes as files
+    touch ~63% of them (1 - 1/e), and a MERGE rewrites each touched file whole, ~3x slower
+    per row than an overwrite writes it (20M order lines, 99,423 orders replaced: 35.4-48.0 s
+    MERGE, 12.0-13.2 s rewrite, the same rows). With deletion vectors a MERGE marks the
+    changed rows instead of rewriting files, as the table's owner chose: it MERGEs."""
+    if properties.get(DELETION_VECTORS, "").lower() == "true":
+        return False
+    return changes is None or changes >= files
 
 
 def scope_to_name(scope: DataFrame, group_keys: Sequence[str]) -> list | None:

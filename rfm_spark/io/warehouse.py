@@ -12,10 +12,9 @@ import contextlib
 import json
 import os
 import uuid
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import PurePosixPath
-from typing import Any
 
 from pyspark.errors import AnalysisException
 from pyspark.sql import Column, DataFrame, Observation, SparkSession
@@ -25,8 +24,11 @@ from rfm_spark.config import WarehouseSettings
 from rfm_spark.config.guards import quote_name
 from rfm_spark.errors import PipelineError, RfmError, write_failure
 from rfm_spark.io import classic_only, merge_statements
+from rfm_spark.io.commit import NO_COMMIT, Commit
 from rfm_spark.io.group_scope import rewrites_the_table, scope_to_name
 from rfm_spark.io.listing import local_path
+from rfm_spark.io.upsert_changes import computed_changes, same_keys
+from rfm_spark.materialize import BROADCAST_KEYS
 
 # Audit tables are created without `table_properties`: Delta 4.0's deletion-vector delete
 # fails on a column named `path` ([AMBIGUOUS_REFERENCE] `filePath`, audit.processed_files).
@@ -55,29 +57,6 @@ class TableRef:
         if ":" not in path.split("/", 1)[0] and not path.startswith("/"):
             path = os.path.abspath(path)  # delta.`...` takes absolute paths only
         return "delta.`" + path.replace("`", "``") + "`"
-
-
-@dataclass(frozen=True)
-class Commit:
-    """What one write did: the table's version after it, and the rows it wrote. Rows are
-    counted as they flow into the write (an observation on the write job itself) for
-    overwrites, appends and replaceWhere, whose Delta metrics mix in rows only copied from
-    rewritten files and which commit nothing at all when there is nothing to change; for a
-    MERGE they are Delta's inserted + updated rows."""
-
-    version: int | None  # None: a table whose versions the run does not record
-    rows: int  # -1: a MERGE into such a table (its metrics are not read either)
-    # further totals the write job counted (`metrics` of overwrite and replace_where)
-    observed: Mapping[str, Any] = field(default_factory=dict)
-
-    @staticmethod
-    def of_merge(version: int | None, metrics: dict[str, str]) -> Commit:
-        rows = sum(int(metrics.get(k) or 0)
-                   for k in ("numTargetRowsInserted", "numTargetRowsUpdated"))
-        return Commit(version, rows)
-
-
-NO_COMMIT = Commit(None, 0)
 
 
 class Warehouse:
@@ -178,24 +157,30 @@ class Warehouse:
         return self._write(df, name, mode="overwrite", replace_where=f"`{column}` IN ({listed})",
                            metrics=metrics)
 
-    def merge_upsert(
-        self,
-        df: DataFrame,
-        name: str,
-        keys: Sequence[str],
-        newer_than: str | None = None,
-    ) -> Commit:
-        """Upsert `df` (one row per key) into the table on `keys`.
-
-        With `newer_than` (a column) a matched row is replaced only when the source is newer,
-        so a late delivery of an older version changes nothing; equal values are decided by
-        the greater row (functions.row_order), exactly as staging's latest_per_key does, so
-        incremental loads agree with a full refresh. Identical rows are never rewritten.
-        Creates the table on first use.
-        """
+    def upsert(self, df: DataFrame, name: str, keys: Sequence[str],
+               newer_than: str | None = None) -> Commit:
+        """Upsert `df` (one row per key) into the table on `keys`; creates it on first use.
+        A matched row is replaced only when it differs and, with `newer_than`, is newer (the
+        rule of upsert_changes, which computes the changed rows first). None: no commit;
+        as many as the table's files or more (rewrites_the_table): the table is rewritten;
+        else they are MERGEd. Commit.rows: the rows inserted or replaced."""
         if not self.exists(name):
             return self.overwrite(df, name)
-        return self._merge(name, df, merge_statements.upsert(df.columns, keys, newer_than))
+        current = self.read(name)
+        computed = computed_changes(current, df, keys, newer_than)
+        if computed is None:  # no checkpoints here, or another schema: the MERGE decides
+            return self._merge(name, df, merge_statements.upsert(df.columns, keys, newer_than))
+        changed, changes = computed
+        if changes == 0:
+            return NO_COMMIT
+        if not self._rewrite_pays(name, changes):
+            return self._merge(name, changed,
+                               merge_statements.upsert(df.columns, keys, newer_than))
+        replaced = F.broadcast(changed) if changes <= BROADCAST_KEYS else changed
+        version = self._rewrite(name, current, replaced.alias("s"), same_keys(keys),
+                                changed).version
+        self.commits[name] = Commit(version, changes)
+        return self.commits[name]
 
     def replace_groups(self, df: DataFrame, name: str, group_keys: Sequence[str],
                        row_keys: Sequence[str], groups: DataFrame) -> Commit:
@@ -214,13 +199,10 @@ class Warehouse:
         if named == []:
             return NO_COMMIT  # no group in scope: nothing to replace
         current = self.read(name)
-        groups = None if named is None else len(named)  # None: too many, no file count
         if (len(group_keys) == 1 and dict(current.dtypes) == dict(df.dtypes)
-                and rewrites_the_table(groups, 0 if groups is None else self.file_count(name))):
+                and self._rewrite_pays(name, None if named is None else len(named))):
             chosen = F.broadcast(scope) if named is not None else scope
-            kept = current.join(chosen, on=list(group_keys), how="left_anti")
-            return self._write(kept.unionByName(df).select(*current.columns), name,
-                               mode="overwrite", keep_schema=True)
+            return self._rewrite(name, current, chosen, list(group_keys), df)
         clauses = None
         if named is not None:
             with contextlib.suppress(TypeError):  # a value with no SQL literal: marked rows
@@ -236,9 +218,18 @@ class Warehouse:
         return self._merge(name, source, merge_statements.replace_marked_rows(
             df.columns, row_keys, "_action"))
 
-    def file_count(self, name: str) -> int:
-        """The data files of the table's current version (DESCRIBE DETAIL: the log only)."""
-        return int(self.spark.sql(f"DESCRIBE DETAIL {self.ref(name).sql}").first()["numFiles"])
+    def _rewrite_pays(self, name: str, changes: int | None) -> bool:
+        """rewrites_the_table for this table (DESCRIBE DETAIL: its log only)."""
+        detail = self.spark.sql(f"DESCRIBE DETAIL {self.ref(name).sql}").first()
+        return rewrites_the_table(changes, detail["numFiles"], detail["properties"] or {})
+
+    def _rewrite(self, name: str, current: DataFrame, replaced: DataFrame, on: Column | list,
+                 rows: DataFrame) -> Commit:
+        """The table rewritten in one overwrite that keeps its schema: its rows without a
+        match in `replaced` (on `on`: t is the table), then `rows`."""
+        kept = current.alias("t").join(replaced, on, "left_anti")
+        return self._write(kept.unionByName(rows).select(*current.columns), name,
+                           mode="overwrite", keep_schema=True)
 
     def _merge(self, name: str, source: DataFrame, clauses: str) -> Commit:
         """One SQL MERGE INTO the table from `source` (aliased s; the target is t), through a

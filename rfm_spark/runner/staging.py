@@ -28,9 +28,10 @@ from pyspark.sql import functions as F
 
 from rfm_spark import registry, scopes
 from rfm_spark.config import Settings
+from rfm_spark.io.commit import Commit
 from rfm_spark.io.landing import read_raw_table, unreadable_file_error
 from rfm_spark.io.listing import LandingFile, refuse_changed_while_read
-from rfm_spark.io.warehouse import Commit, Warehouse
+from rfm_spark.io.warehouse import Warehouse
 from rfm_spark.logs import fmt_count, timed
 from rfm_spark.materialize import computed_scope
 from rfm_spark.model import BuildContext, Model, ReplaceGroups, Upsert

@@ -9,7 +9,8 @@ from typing import TypeVar
 
 from pyspark.sql import Column, DataFrame
 
-from rfm_spark.io.warehouse import Commit, Warehouse
+from rfm_spark.io.commit import Commit
+from rfm_spark.io.warehouse import Warehouse
 from rfm_spark.model import (
     Append,
     Model,
@@ -44,7 +45,7 @@ def write(wh: Warehouse, model: Model, df: DataFrame, *, full_refresh: bool = Fa
     if isinstance(strategy, ReplaceBySourceFile):
         return wh.replace_where(df, model.name, strategy.column, values, metrics)
     if isinstance(strategy, Upsert):
-        return wh.merge_upsert(df, model.name, strategy.keys, newer_than=strategy.newer_than)
+        return wh.upsert(df, model.name, strategy.keys, newer_than=strategy.newer_than)
     if isinstance(strategy, ReplaceGroups):
         if scope is None and not wh.exists(model.name):
             return wh.overwrite(df, model.name)

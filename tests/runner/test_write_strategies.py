@@ -9,7 +9,7 @@ from pyspark.sql import functions as F
 
 from rfm_spark.config import WarehouseSettings
 from rfm_spark.errors import PipelineError
-from rfm_spark.io import group_scope, merge_statements, warehouse
+from rfm_spark.io import group_scope, merge_statements, upsert_changes, warehouse
 from rfm_spark.io.warehouse import Warehouse
 from rfm_spark.model import (
     Append,
@@ -65,7 +65,21 @@ def test_append_adds_rows_even_on_a_full_refresh(spark, wh):
     assert table(wh).count() == 4
 
 
-def test_upsert_keeps_the_newer_row(spark, wh):
+UPSERT_PATHS = ["table rewritten", "changed rows merged", "no checkpoints: source merged"]
+
+
+@pytest.fixture(params=UPSERT_PATHS)
+def upsert_path(request, monkeypatch):
+    """How the upsert reaches the table: rewritten (as many changed rows as files), a MERGE
+    of the changed rows, or a MERGE of the whole source (a session without checkpoints)."""
+    if request.param != "table rewritten":
+        monkeypatch.setattr(warehouse, "rewrites_the_table", lambda *args: False)
+    if request.param.startswith("no checkpoints"):
+        monkeypatch.setattr(upsert_changes, "local_checkpoint", lambda df: None)
+    return request.param
+
+
+def test_upsert_keeps_the_newer_row(spark, wh, upsert_path):
     upsert = model(Upsert(("k",), newer_than="v"))
     write(wh, upsert, frame(spark, FIRST))
     commit = write(wh, upsert, frame(spark, [("a", "g1", 0, "f3"), ("b", "g1", 5, "f3"),
@@ -73,19 +87,34 @@ def test_upsert_keeps_the_newer_row(spark, wh):
     assert commit.rows == 2  # b updated, d inserted; the older a ignored
     same(table(wh), frame(spark, [("a", "g1", 1, "f1"), ("b", "g1", 5, "f3"),
                                   ("c", "g2", 3, "f2"), ("d", "g3", 1, "f3")]))
+    assert wh.last_commit(upsert.name)[0] == 1  # one commit
 
 
-def test_upsert_ties_go_to_the_greater_row_as_in_a_full_refresh(spark, wh):
+def test_upsert_ties_go_to_the_greater_row_as_in_a_full_refresh(spark, wh, upsert_path):
     """Equal `newer_than` values: the greater row (column by column) is kept, the rule
     staging's latest_per_key applies to a full refresh of the same rows."""
     upsert = model(Upsert(("k",), newer_than="v"))
     write(wh, upsert, frame(spark, FIRST))
     late = [("a", "g0", 1, "f3"), ("b", "g2", 2, "f3"), ("c", "g2", 3, "f0")]
-    write(wh, upsert, frame(spark, late))
+    commit = write(wh, upsert, frame(spark, late))
+    assert commit.rows == 1  # b only
     expected = [("a", "g1", 1, "f1"), ("b", "g2", 2, "f3"), ("c", "g2", 3, "f2")]
     same(table(wh), frame(spark, expected))
     full = latest_per_key(frame(spark, FIRST + late), ("k",), [F.col("v").desc()], COLUMNS)
     same(full, frame(spark, expected))
+
+
+def test_upsert_of_nothing_new_commits_nothing(spark, wh, upsert_path):
+    """Older, NULL-dated or identical rows only (a late delivery): no new table version
+    (the MERGE of a whole source commits a version that changes no row)."""
+    upsert = model(Upsert(("k",), newer_than="v"))
+    write(wh, upsert, frame(spark, FIRST))
+    commit = write(wh, upsert, frame(spark, [("a", "g9", 0, "f3"), ("b", "g9", None, "f3"),
+                                             FIRST[2]]))
+    assert commit.rows == 0
+    if not upsert_path.startswith("no checkpoints"):
+        assert wh.last_commit(upsert.name)[0] == 0
+    same(table(wh), frame(spark, FIRST))
 
 
 def test_replace_by_source_file_replaces_only_the_files_read(spark, wh):
@@ -106,7 +135,7 @@ def test_replace_groups_makes_the_scoped_groups_equal_to_the_rows(spark, wh, mon
     or by a rewrite of the table (as many groups as files), the same rows; a group value
     with quote and backslash is named literally."""
     if how.startswith("merge"):
-        monkeypatch.setattr(warehouse, "rewrites_the_table", lambda groups, files: False)
+        monkeypatch.setattr(warehouse, "rewrites_the_table", lambda *args: False)
     if how.endswith("too many"):
         monkeypatch.setattr(merge_statements, "INLINE_SCOPE_KEYS", 0)
     odd = "g'\\1"
@@ -127,9 +156,11 @@ def test_replace_groups_makes_the_scoped_groups_equal_to_the_rows(spark, wh, mon
 
 
 def test_a_table_is_rewritten_from_as_many_groups_as_files():
-    assert not group_scope.rewrites_the_table(2, 3)
-    assert group_scope.rewrites_the_table(3, 3) and group_scope.rewrites_the_table(0, 0)
-    assert group_scope.rewrites_the_table(None, 10_000)  # more groups than a MERGE names
+    assert not group_scope.rewrites_the_table(2, 3, {})
+    assert group_scope.rewrites_the_table(3, 3, {}) and group_scope.rewrites_the_table(0, 0, {})
+    assert group_scope.rewrites_the_table(None, 10_000, {})  # more groups than a MERGE names
+    # deletion vectors: a MERGE marks rows instead of rewriting files, whatever the count
+    assert not group_scope.rewrites_the_table(None, 1, {"delta.enableDeletionVectors": "true"})
 
 
 def test_replace_groups_with_an_empty_scope_commits_nothing(spark, wh):
