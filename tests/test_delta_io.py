@@ -7,7 +7,7 @@ from pathlib import Path
 from chispa import assert_df_equality
 
 from rfm_spark.config import WarehouseSettings
-from rfm_spark.io import classic_only
+from rfm_spark.io import classic_only, warehouse
 from rfm_spark.io.commit import NO_COMMIT
 from rfm_spark.io.listing import local_path
 from rfm_spark.io.warehouse import STATS_COLUMNS, Warehouse
@@ -37,7 +37,10 @@ def test_upsert_round_trip(spark, tmp_path):
     assert wh.last_commit("staging.customers")[0] == 1
 
 
-def test_an_upsert_without_changes_commits_nothing(spark, tmp_path):
+def test_an_upsert_without_changes_commits_nothing(spark, tmp_path, monkeypatch):
+    """A table large enough to have its changes computed first (a smaller one is MERGEd,
+    and a MERGE commits a version that rewrites the files it matched)."""
+    monkeypatch.setattr(warehouse, "CHANGES_FIRST_FROM_BYTES", 0)
     wh = Warehouse(spark, WarehouseSettings(dir=str(tmp_path)))
     rows = spark.createDataFrame([("A", "Ann", T1)], SCHEMA)
     wh.upsert(rows, "staging.customers", keys=["id"])

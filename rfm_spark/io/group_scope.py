@@ -8,6 +8,7 @@ Carried out by the Warehouse (rfm_spark/io/warehouse.py, upsert and replace_grou
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from pyspark.sql import DataFrame
 
@@ -16,15 +17,16 @@ from rfm_spark.io import merge_statements
 DELETION_VECTORS = "delta.enableDeletionVectors"
 
 
-def rewrites_the_table(changes: int | None, files: int, properties: Mapping[str, str]
-                       ) -> bool:
+def rewrites_the_table(changes: int | None, detail: Mapping[str, Any]) -> bool:
     """Whether a write changing `changes` keys or groups (None: more than INLINE_SCOPE_KEYS)
-    rewrites the table (Delta `properties`, `files` data files) rather than MERGE it. Every
-    write here spreads a table's keys over its files by hash, so as many changes as files
-    touch ~63% of them (1 - 1/e), and a MERGE rewrites each touched file whole, ~3x slower
-    per row than an overwrite writes it (20M order lines, 99,423 orders replaced: 35.4-48.0 s
-    MERGE, 12.0-13.2 s rewrite, the same rows). With deletion vectors a MERGE marks the
-    changed rows instead of rewriting files, as the table's owner chose: it MERGEs."""
+    rewrites the table rather than MERGE it; `detail`: the table's DESCRIBE DETAIL (its
+    numFiles and properties). Every write here spreads a table's keys over its files by
+    hash, so as many changes as files touch ~63% of them (1 - 1/e), and a MERGE rewrites
+    each touched file whole, ~3x slower per row than an overwrite writes it (20M order
+    lines, 99,423 orders replaced: 35.4-48.0 s MERGE, 12.0-13.2 s rewrite, the same rows).
+    With deletion vectors a MERGE marks the changed rows instead of rewriting files, as the
+    table's owner chose: it MERGEs."""
+    properties, files = detail["properties"] or {}, detail["numFiles"]
     if properties.get(DELETION_VECTORS, "").lower() == "true":
         return False
     return changes is None or changes >= files

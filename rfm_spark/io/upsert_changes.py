@@ -60,14 +60,19 @@ def changed_rows(current: DataFrame, source: DataFrame, keys: Sequence[str],
 
 
 def computed_changes(current: DataFrame, source: DataFrame, keys: Sequence[str],
-                     newer_than: str | None) -> tuple[DataFrame, int] | None:
-    """The changed rows (changed_rows) computed once and counted: the source first (its
-    count decides the broadcast), then the rows. None where the session keeps no
-    checkpoints, or the source's columns or types differ from the table's (the MERGE's
-    schema evolution decides then)."""
+                     newer_than: str | None, rows_at_most: int | None = None
+                     ) -> tuple[DataFrame, int] | None:
+    """The changed rows (changed_rows) computed once and counted. The source's rows decide
+    whether it is broadcast: `rows_at_most` when the caller knows a bound, else the source
+    is computed and counted first. None where the session keeps no checkpoints, or the
+    source's columns or types differ from the table's (the MERGE's schema evolution
+    decides then)."""
     if dict(current.dtypes) != dict(source.dtypes):
         return None
-    source, rows = computed_scope(source)
-    changed = None if rows is None else local_checkpoint(changed_rows(
-        current, source, keys, newer_than, small_source=rows <= BROADCAST_KEYS))
+    if rows_at_most is None:
+        source, rows_at_most = computed_scope(source)
+        if rows_at_most is None:
+            return None
+    changed = local_checkpoint(changed_rows(current, source, keys, newer_than,
+                                            small_source=rows_at_most <= BROADCAST_KEYS))
     return None if changed is None else (changed, changed.count())

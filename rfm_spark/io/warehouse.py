@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from pyspark.errors import AnalysisException
-from pyspark.sql import Column, DataFrame, Observation, SparkSession
+from pyspark.sql import Column, DataFrame, Observation, Row, SparkSession
 from pyspark.sql import functions as F
 
 from rfm_spark.config import WarehouseSettings
@@ -37,6 +37,10 @@ AUDIT = "audit."
 STATS_COLUMNS = "delta.dataSkippingStatsColumns"
 # Reading a path that holds no Delta table: nothing there, or no _delta_log.
 NOT_A_DELTA_TABLE = ("PATH_NOT_FOUND", "DELTA_TABLE_NOT_FOUND")
+# An upsert into a table this large computes its changed rows before it writes. Below it,
+# one MERGE: its passes over the table cost less than the jobs that work the changes out
+# (measured: +0.5-1.1 s per warm incremental run of the 1,500-order sample with them).
+CHANGES_FIRST_FROM_BYTES = 16 * 2**20
 
 
 @dataclass(frozen=True)
@@ -158,22 +162,24 @@ class Warehouse:
                            metrics=metrics)
 
     def upsert(self, df: DataFrame, name: str, keys: Sequence[str],
-               newer_than: str | None = None) -> Commit:
+               newer_than: str | None = None, rows_at_most: int | None = None) -> Commit:
         """Upsert `df` (one row per key) into the table on `keys`; creates it on first use.
-        A matched row is replaced only when it differs and, with `newer_than`, is newer (the
-        rule of upsert_changes, which computes the changed rows first). None: no commit;
-        as many as the table's files or more (rewrites_the_table): the table is rewritten;
-        else they are MERGEd. Commit.rows: the rows inserted or replaced."""
+        A matched row is replaced only when it differs and, with `newer_than`, is newer. A
+        table of CHANGES_FIRST_FROM_BYTES or more has its changed rows computed first
+        (upsert_changes; `rows_at_most`: a bound on `df`'s rows, if the caller knows one):
+        none, no commit; as many as its files or more (rewrites_the_table), it is
+        rewritten; else they are MERGEd. Commit.rows: the rows inserted or replaced."""
         if not self.exists(name):
             return self.overwrite(df, name)
-        current = self.read(name)
-        computed = computed_changes(current, df, keys, newer_than)
-        if computed is None:  # no checkpoints here, or another schema: the MERGE decides
+        current, detail = self.read(name), self._detail(name)
+        computed = (computed_changes(current, df, keys, newer_than, rows_at_most)
+                    if detail["sizeInBytes"] >= CHANGES_FIRST_FROM_BYTES else None)
+        if computed is None:  # a small table, no checkpoints, another schema: one MERGE
             return self._merge(name, df, merge_statements.upsert(df.columns, keys, newer_than))
         changed, changes = computed
         if changes == 0:
             return NO_COMMIT
-        if not self._rewrite_pays(name, changes):
+        if not rewrites_the_table(changes, detail):
             return self._merge(name, changed,
                                merge_statements.upsert(df.columns, keys, newer_than))
         replaced = F.broadcast(changed) if changes <= BROADCAST_KEYS else changed
@@ -200,7 +206,8 @@ class Warehouse:
             return NO_COMMIT  # no group in scope: nothing to replace
         current = self.read(name)
         if (len(group_keys) == 1 and dict(current.dtypes) == dict(df.dtypes)
-                and self._rewrite_pays(name, None if named is None else len(named))):
+                and rewrites_the_table(None if named is None else len(named),
+                                       self._detail(name))):
             chosen = F.broadcast(scope) if named is not None else scope
             return self._rewrite(name, current, chosen, list(group_keys), df)
         clauses = None
@@ -218,10 +225,9 @@ class Warehouse:
         return self._merge(name, source, merge_statements.replace_marked_rows(
             df.columns, row_keys, "_action"))
 
-    def _rewrite_pays(self, name: str, changes: int | None) -> bool:
-        """rewrites_the_table for this table (DESCRIBE DETAIL: its log only)."""
-        detail = self.spark.sql(f"DESCRIBE DETAIL {self.ref(name).sql}").first()
-        return rewrites_the_table(changes, detail["numFiles"], detail["properties"] or {})
+    def _detail(self, name: str) -> Row:
+        """DESCRIBE DETAIL of the table (its log only): numFiles, sizeInBytes, properties."""
+        return self.spark.sql(f"DESCRIBE DETAIL {self.ref(name).sql}").first()
 
     def _rewrite(self, name: str, current: DataFrame, replaced: DataFrame, on: Column | list,
                  rows: DataFrame) -> Commit:

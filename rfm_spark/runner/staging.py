@@ -234,7 +234,8 @@ def _stage_table(spark: SparkSession, wh: Warehouse, settings: Settings, batch: 
         quarantined = write(wh, registry.table(f"quarantine.{table}"),
                             quarantine_rows(delivered, run_id), **write_args).rows
         for model in _built_from_log(log_model):
-            write(wh, model, model.build(accepted_rows(delivered), ctx), **write_args)
+            write(wh, model, model.build(accepted_rows(delivered), ctx), **write_args,
+                  rows_at_most=accepted)
         counts = TableCounts(table, read, quarantined, accepted, 0, len(files))
         results.append(reconciliation(f"staging.{table}", counts, int(totals["quarantined"])))
     return _Staged(counts, results, elapsed(), written=True)

@@ -25,13 +25,14 @@ from rfm_spark.model import (
 
 def write(wh: Warehouse, model: Model, df: DataFrame, *, full_refresh: bool = False,
           scope: DataFrame | None = None, values: Sequence[str] = (),
-          metrics: Sequence[Column] = ()) -> Commit:
+          metrics: Sequence[Column] = (), rows_at_most: int | None = None) -> Commit:
     """Write `df` to the model's table with its strategy. `scope`: the groups a
     ReplaceGroups write replaces (keys); `values`: the source files (ReplaceBySourceFile) or
     column values (ReplaceWhere) whose rows are replaced. A first write, and any write of a
     full refresh but Append and ReplaceWhere, overwrites. `metrics`: aggregates the write
     job counts over the rows of an overwrite or a ReplaceBySourceFile write
-    (Commit.observed)."""
+    (Commit.observed). `rows_at_most`: a bound on `df`'s rows, known to the caller, which
+    spares an Upsert counting them."""
     df = enforce_columns(model, df)
     strategy = model.write
     if isinstance(strategy, Append):
@@ -45,7 +46,8 @@ def write(wh: Warehouse, model: Model, df: DataFrame, *, full_refresh: bool = Fa
     if isinstance(strategy, ReplaceBySourceFile):
         return wh.replace_where(df, model.name, strategy.column, values, metrics)
     if isinstance(strategy, Upsert):
-        return wh.upsert(df, model.name, strategy.keys, newer_than=strategy.newer_than)
+        return wh.upsert(df, model.name, strategy.keys, newer_than=strategy.newer_than,
+                         rows_at_most=rows_at_most)
     if isinstance(strategy, ReplaceGroups):
         if scope is None and not wh.exists(model.name):
             return wh.overwrite(df, model.name)

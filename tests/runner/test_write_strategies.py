@@ -10,6 +10,7 @@ from pyspark.sql import functions as F
 from rfm_spark.config import WarehouseSettings
 from rfm_spark.errors import PipelineError
 from rfm_spark.io import group_scope, merge_statements, upsert_changes, warehouse
+from rfm_spark.io.group_scope import DELETION_VECTORS
 from rfm_spark.io.warehouse import Warehouse
 from rfm_spark.model import (
     Append,
@@ -65,25 +66,35 @@ def test_append_adds_rows_even_on_a_full_refresh(spark, wh):
     assert table(wh).count() == 4
 
 
-UPSERT_PATHS = ["table rewritten", "changed rows merged", "no checkpoints: source merged"]
+UPSERT_PATHS = ["table rewritten", "table rewritten, the caller bounds the source's rows",
+                "changed rows merged", "no checkpoints: source merged",
+                "small table: source merged"]
 
 
 @pytest.fixture(params=UPSERT_PATHS)
 def upsert_path(request, monkeypatch):
     """How the upsert reaches the table: rewritten (as many changed rows as files), a MERGE
-    of the changed rows, or a MERGE of the whole source (a session without checkpoints)."""
-    if request.param != "table rewritten":
+    of the changed rows, or a MERGE of the whole source (a session without checkpoints, a
+    table under CHANGES_FIRST_FROM_BYTES: every table here is one)."""
+    if not request.param.startswith("small table"):
+        monkeypatch.setattr(warehouse, "CHANGES_FIRST_FROM_BYTES", 0)
+    if not request.param.startswith("table rewritten"):
         monkeypatch.setattr(warehouse, "rewrites_the_table", lambda *args: False)
     if request.param.startswith("no checkpoints"):
         monkeypatch.setattr(upsert_changes, "local_checkpoint", lambda df: None)
     return request.param
 
 
+def upsert_into(wh, upsert, df, path):
+    bound = {"rows_at_most": 3} if "bounds" in path else {}
+    return write(wh, upsert, df, **bound)
+
+
 def test_upsert_keeps_the_newer_row(spark, wh, upsert_path):
     upsert = model(Upsert(("k",), newer_than="v"))
     write(wh, upsert, frame(spark, FIRST))
-    commit = write(wh, upsert, frame(spark, [("a", "g1", 0, "f3"), ("b", "g1", 5, "f3"),
-                                             ("d", "g3", 1, "f3")]))
+    commit = upsert_into(wh, upsert, frame(spark, [("a", "g1", 0, "f3"), ("b", "g1", 5, "f3"),
+                                                   ("d", "g3", 1, "f3")]), upsert_path)
     assert commit.rows == 2  # b updated, d inserted; the older a ignored
     same(table(wh), frame(spark, [("a", "g1", 1, "f1"), ("b", "g1", 5, "f3"),
                                   ("c", "g2", 3, "f2"), ("d", "g3", 1, "f3")]))
@@ -96,7 +107,7 @@ def test_upsert_ties_go_to_the_greater_row_as_in_a_full_refresh(spark, wh, upser
     upsert = model(Upsert(("k",), newer_than="v"))
     write(wh, upsert, frame(spark, FIRST))
     late = [("a", "g0", 1, "f3"), ("b", "g2", 2, "f3"), ("c", "g2", 3, "f0")]
-    commit = write(wh, upsert, frame(spark, late))
+    commit = upsert_into(wh, upsert, frame(spark, late), upsert_path)
     assert commit.rows == 1  # b only
     expected = [("a", "g1", 1, "f1"), ("b", "g2", 2, "f3"), ("c", "g2", 3, "f2")]
     same(table(wh), frame(spark, expected))
@@ -109,10 +120,10 @@ def test_upsert_of_nothing_new_commits_nothing(spark, wh, upsert_path):
     (the MERGE of a whole source commits a version that changes no row)."""
     upsert = model(Upsert(("k",), newer_than="v"))
     write(wh, upsert, frame(spark, FIRST))
-    commit = write(wh, upsert, frame(spark, [("a", "g9", 0, "f3"), ("b", "g9", None, "f3"),
-                                             FIRST[2]]))
+    commit = upsert_into(wh, upsert, frame(spark, [("a", "g9", 0, "f3"), ("b", "g9", None, "f3"),
+                                                   FIRST[2]]), upsert_path)
     assert commit.rows == 0
-    if not upsert_path.startswith("no checkpoints"):
+    if "source merged" not in upsert_path:  # a MERGE commits a version (rewrites its files)
         assert wh.last_commit(upsert.name)[0] == 0
     same(table(wh), frame(spark, FIRST))
 
@@ -156,11 +167,15 @@ def test_replace_groups_makes_the_scoped_groups_equal_to_the_rows(spark, wh, mon
 
 
 def test_a_table_is_rewritten_from_as_many_groups_as_files():
-    assert not group_scope.rewrites_the_table(2, 3, {})
-    assert group_scope.rewrites_the_table(3, 3, {}) and group_scope.rewrites_the_table(0, 0, {})
-    assert group_scope.rewrites_the_table(None, 10_000, {})  # more groups than a MERGE names
+    def files(n, **properties):
+        return {"numFiles": n, "properties": properties}
+
+    assert not group_scope.rewrites_the_table(2, files(3))
+    assert group_scope.rewrites_the_table(3, files(3))
+    assert group_scope.rewrites_the_table(0, files(0))
+    assert group_scope.rewrites_the_table(None, files(10_000))  # more than a MERGE names
     # deletion vectors: a MERGE marks rows instead of rewriting files, whatever the count
-    assert not group_scope.rewrites_the_table(None, 1, {"delta.enableDeletionVectors": "true"})
+    assert not group_scope.rewrites_the_table(None, files(1, **{DELETION_VECTORS: "true"}))
 
 
 def test_replace_groups_with_an_empty_scope_commits_nothing(spark, wh):
