@@ -17,7 +17,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from rfm_spark.functions import row_order
-from rfm_spark.materialize import BROADCAST_KEYS, computed_scope, local_checkpoint
+from rfm_spark.materialize import BROADCAST_KEYS, computed_scope
 
 
 def same_keys(keys: Sequence[str], left: str = "t", right: str = "s") -> Column:
@@ -62,17 +62,17 @@ def changed_rows(current: DataFrame, source: DataFrame, keys: Sequence[str],
 def computed_changes(current: DataFrame, source: DataFrame, keys: Sequence[str],
                      newer_than: str | None, rows_at_most: int | None = None
                      ) -> tuple[DataFrame, int] | None:
-    """The changed rows (changed_rows) computed once and counted. The source's rows decide
-    whether it is broadcast: `rows_at_most` when the caller knows a bound, else the source
-    is computed and counted first. None where the session keeps no checkpoints, or the
-    source's columns or types differ from the table's (the MERGE's schema evolution
-    decides then)."""
+    """The changed rows (changed_rows) computed once and counted (materialize.computed_scope:
+    hinted for broadcast when few). The source's rows decide whether it is broadcast:
+    `rows_at_most` when the caller knows a bound, else the source is computed and counted
+    first. None where the session keeps no checkpoints, or the source's columns or types
+    differ from the table's (the MERGE's schema evolution decides then)."""
     if dict(current.dtypes) != dict(source.dtypes):
         return None
     if rows_at_most is None:
         source, rows_at_most = computed_scope(source)
         if rows_at_most is None:
             return None
-    changed = local_checkpoint(changed_rows(current, source, keys, newer_than,
-                                            small_source=rows_at_most <= BROADCAST_KEYS))
-    return None if changed is None else (changed, changed.count())
+    changed, changes = computed_scope(changed_rows(
+        current, source, keys, newer_than, small_source=rows_at_most <= BROADCAST_KEYS))
+    return None if changes is None else (changed, changes)

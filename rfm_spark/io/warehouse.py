@@ -28,7 +28,6 @@ from rfm_spark.io.commit import NO_COMMIT, Commit
 from rfm_spark.io.group_scope import rewrites_the_table, scope_to_name
 from rfm_spark.io.listing import local_path
 from rfm_spark.io.upsert_changes import computed_changes, same_keys
-from rfm_spark.materialize import BROADCAST_KEYS
 
 # Audit tables are created without `table_properties`: Delta 4.0's deletion-vector delete
 # fails on a column named `path` ([AMBIGUOUS_REFERENCE] `filePath`, audit.processed_files).
@@ -182,8 +181,7 @@ class Warehouse:
         if not rewrites_the_table(changes, detail):
             return self._merge(name, changed,
                                merge_statements.upsert(df.columns, keys, newer_than))
-        replaced = F.broadcast(changed) if changes <= BROADCAST_KEYS else changed
-        version = self._rewrite(name, current, replaced.alias("s"), same_keys(keys),
+        version = self._rewrite(name, current, changed.alias("s"), same_keys(keys),
                                 changed).version
         self.commits[name] = Commit(version, changes)
         return self.commits[name]

@@ -81,7 +81,7 @@ def upsert_path(request, monkeypatch):
     if not request.param.startswith("table rewritten"):
         monkeypatch.setattr(warehouse, "rewrites_the_table", lambda *args: False)
     if request.param.startswith("no checkpoints"):
-        monkeypatch.setattr(upsert_changes, "local_checkpoint", lambda df: None)
+        monkeypatch.setattr(upsert_changes, "computed_scope", lambda df: (df, None))
     return request.param
 
 
