@@ -26,8 +26,7 @@ from pyspark.sql import SparkSession
 from rfm_spark.io.warehouse import Warehouse
 from rfm_spark.model import BuildContext
 from rfm_spark.runner.pipeline import list_landing
-from rfm_spark.runner.staged_keys import with_keys
-from rfm_spark.runner.staging import Batch, stage
+from rfm_spark.runner.staging import Batch, stage, with_keys
 from rfm_spark.staging.orders import status_lookup
 
 STAGED = ("orders", "order_items")
