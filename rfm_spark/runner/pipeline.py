@@ -39,8 +39,7 @@ from rfm_spark.runner.runs import (
     read_published,
     record_run,
 )
-from rfm_spark.runner.staged_keys import changes_of, with_keys
-from rfm_spark.runner.staging import Batch, stage
+from rfm_spark.runner.staging import Batch, changes_of, stage, with_keys
 from rfm_spark.session import sized_to_input
 
 log = logging.getLogger("rfm_spark.pipeline")

@@ -17,9 +17,10 @@ Full refresh: the same transforms over every file, tables overwritten.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-from collections.abc import Callable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from pyspark.sql import DataFrame, SparkSession
@@ -33,7 +34,7 @@ from rfm_spark.io.listing import LandingFile, refuse_changed_while_read
 from rfm_spark.io.warehouse import Warehouse
 from rfm_spark.logs import fmt_count, timed
 from rfm_spark.materialize import computed_scope
-from rfm_spark.model import BuildContext, Model
+from rfm_spark.model import BuildContext, Model, ReplaceGroups, Upsert
 from rfm_spark.quality.checks import RuleResult
 from rfm_spark.quality.quarantine import (
     quarantine_counts,
@@ -41,13 +42,12 @@ from rfm_spark.quality.quarantine import (
     with_quarantine_rules,
 )
 from rfm_spark.runner.checks import rules_for
+from rfm_spark.runner.kept_failures import Changes
 from rfm_spark.runner.runs import TableCounts
 from rfm_spark.runner.writes import write
 from rfm_spark.staging.cleansing import REASONS, accepted_rows, quarantine_rows
 
 log = logging.getLogger("rfm_spark.staging")
-# the version logs the order lines are chosen from
-LINE_LOGS = ("orders", "order_items")
 
 
 @dataclass
@@ -96,38 +96,20 @@ def stage(spark: SparkSession, wh: Warehouse, settings: Settings, batch: Batch,
           ctx: BuildContext, run_id: str) -> StagingOutcome:
     """Stage the raw tables. Each raw table's rows are typed, checked and logged
     independently, so the four are staged side by side (a small delivery is bound by
-    per-job latency, not by the cores). The order lines are chosen from the version logs
-    of orders and lines alone: as soon as both are written, beside the rest (the orders'
-    quarantine and upsert)."""
-    logged: dict[str, Future] = {t: Future() for t in registry.RAW_TABLES}
-
+    per-job latency, not by the cores); the order lines are chosen after, from the
+    version logs of orders and lines."""
     def one(table: str) -> _Staged:
-        try:
-            staged = _stage_table(spark, wh, settings, batch, ctx, run_id, table,
-                                  lambda: logged[table].set_result(True))
-        except BaseException as exc:
-            if not logged[table].done():
-                logged[table].set_exception(exc)
-            raise
-        if not logged[table].done():  # nothing read: no log written
-            logged[table].set_result(False)
-        return staged
+        return _stage_table(spark, wh, settings, batch, ctx, run_id, table)
 
-    def lines() -> tuple[DataFrame | None, float]:
-        for table in LINE_LOGS:
-            logged[table].result()  # a table that failed before its log: no line choice
-        with timed() as elapsed:
-            return _load_order_lines(wh, batch), elapsed()
-
-    with ThreadPoolExecutor(max_workers=len(registry.RAW_TABLES) + 1,
+    with ThreadPoolExecutor(max_workers=len(registry.RAW_TABLES),
                             thread_name_prefix="rfm-staging") as pool:
         futures = {t: pool.submit(one, t) for t in registry.RAW_TABLES}
-        chosen = pool.submit(lines) if _chooses_lines(batch) else None
         staged = {table: future.result() for table, future in futures.items()}
-        outcome = StagingOutcome()
-        if chosen is not None:
-            outcome.touched_orders, seconds = chosen.result()
-            staged["order_items"].seconds += seconds
+    outcome = StagingOutcome()
+    if staged["order_items"].written:
+        with timed() as elapsed:
+            outcome.touched_orders = _load_order_lines(wh, batch)
+        staged["order_items"].seconds += elapsed()
     for table in registry.RAW_TABLES:
         done = staged[table]
         outcome.counts.append(done.counts)
@@ -144,10 +126,72 @@ def stage(spark: SparkSession, wh: Warehouse, settings: Settings, batch: Batch,
     return outcome
 
 
-def _chooses_lines(batch: Batch) -> bool:
-    """Whether the run chooses order lines again: a full refresh, new lines, or new order
-    versions (which may change the set their order keeps)."""
-    return batch.full_refresh or any(batch.files.get(t) for t in LINE_LOGS)
+def changes_of(wh: Warehouse, batch: Batch, outcome: StagingOutcome, kept_from_mb: int
+               ) -> dict[str, Changes]:
+    """What the run changed in each checked staging table, for its checks: everything on a
+    full refresh; else the keys of the batch's accepted rows (an upserted table, from its
+    version log) or the orders whose line sets were chosen again (order lines). Tables whose
+    raw files hold less than `kept_from_mb` MB are left out: their checks read them whole."""
+    changes, small = {}, []
+    for model in registry.layer("staging"):
+        strategy = model.write
+        if not model.checkable or not isinstance(strategy, Upsert | ReplaceGroups):
+            continue
+        size = batch.raw_bytes.get(model.name.split(".", 1)[1])
+        if size is not None and size < kept_from_mb * 2**20:
+            small.append(model.name)
+            continue
+        scope = strategy.group_keys if isinstance(strategy, ReplaceGroups) else strategy.keys
+        changes[model.name] = Changes(tuple(scope), None if batch.full_refresh
+                                      else _changed_keys(wh, batch, outcome, model))
+    if small:
+        log.info("checks %s: unique / relationships rules on the whole table, no failures "
+                 "kept (raw files under quality.kept_failures_from_mb = %d MB)",
+                 ", ".join(small), kept_from_mb)
+    return changes
+
+
+def _changed_keys(wh: Warehouse, batch: Batch, outcome: StagingOutcome, model: Model
+                  ) -> DataFrame:
+    """The write keys of the rows an incremental run changed in a staging table."""
+    strategy = model.write
+    if isinstance(strategy, ReplaceGroups):
+        touched = outcome.touched_orders
+        return (touched if touched is not None
+                else wh.read(model.name).where(F.lit(False))).select(*strategy.group_keys)
+    raw = model.name.split(".", 1)[1]
+    log_model = registry.version_log(raw)
+    delivered = wh.read(log_model.name).where(
+        F.col(log_model.write.column).isin(batch.paths(raw)))
+    return accepted_rows(delivered).select(*strategy.keys)
+
+
+def with_keys(wh: Warehouse, outcome: StagingOutcome, full_refresh: bool,
+              counted: Mapping[str, int], count_the_rest: bool
+              ) -> tuple[dict[str, int], list[TableCounts]]:
+    """The staging counts with the keys now in each staging table: the rows its
+    full-refresh overwrite wrote, else the rows the staging checks counted in their pass
+    over the table, else (`count_the_rest`) a count of the table, else None (a run stopped
+    before its staging checks). Returns them with the rows each written table received."""
+    counts, rows_written = [], dict(outcome.rows_written)
+    for done in outcome.counts:
+        name = f"staging.{done.table}"
+        if full_refresh and name in wh.commits:
+            keys = wh.commits[name].rows
+        elif name in counted:
+            keys = counted[name]
+        elif count_the_rest:
+            keys = wh.read(name).count() if wh.exists(name) else 0
+        else:
+            keys = None
+        counts.append(dataclasses.replace(done, keys_in_staging=keys))
+        if done.table in outcome.written and keys is not None:
+            rows_written[name] = keys
+    if any(c.keys_in_staging is not None for c in counts):
+        log.info("keys in staging: %s", ", ".join(
+            f"{c.table} {fmt_count(c.keys_in_staging)}" for c in counts
+            if c.keys_in_staging is not None))
+    return rows_written, counts
 
 
 def _built_from_log(log_model: Model) -> list[Model]:
@@ -158,14 +202,12 @@ def _built_from_log(log_model: Model) -> list[Model]:
 
 
 def _stage_table(spark: SparkSession, wh: Warehouse, settings: Settings, batch: Batch,
-                 ctx: BuildContext, run_id: str, table: str,
-                 on_logged: Callable[[], None]) -> _Staged:
+                 ctx: BuildContext, run_id: str, table: str) -> _Staged:
     """Read the table's new files once, into its version log (every row, checked, counted
     as it is written); then its quarantine and staging table from that log's rows of
-    those files: no cache, nothing parsed twice. `on_logged` is called once the log holds
-    the files (and they did not change while read)."""
+    those files: no cache, nothing parsed twice."""
     files = batch.files.get(table, [])
-    needs_lines = table == "order_items" and _chooses_lines(batch)
+    needs_lines = table == "order_items" and bool(batch.files.get("orders"))
     if not files and not batch.full_refresh and not needs_lines:
         return _Staged(TableCounts(table, 0, 0, 0, 0, 0), [], 0.0, written=False)
     log_model = registry.version_log(table)
@@ -184,7 +226,6 @@ def _stage_table(spark: SparkSession, wh: Warehouse, settings: Settings, batch: 
                             write_args, rules)
         totals = commit.observed
         refuse_changed_while_read(spark, landing, files, table)
-        on_logged()
         read, accepted = commit.rows, int(totals["accepted"])
         results = quarantine_results(f"staging.{table}", rules, totals, read)
         delivered = wh.read(log_model.name, commit.version)
