@@ -173,14 +173,14 @@ class Warehouse:
         current, detail = self.read(name), self._detail(name)
         computed = (computed_changes(current, df, keys, newer_than, rows_at_most)
                     if detail["sizeInBytes"] >= CHANGES_FIRST_FROM_BYTES else None)
+        clauses = merge_statements.upsert(df.columns, keys, newer_than)
         if computed is None:  # a small table, no checkpoints, another schema: one MERGE
-            return self._merge(name, df, merge_statements.upsert(df.columns, keys, newer_than))
+            return self._merge(name, df, clauses)
         changed, changes = computed
         if changes == 0:
             return NO_COMMIT
         if not rewrites_the_table(changes, detail):
-            return self._merge(name, changed,
-                               merge_statements.upsert(df.columns, keys, newer_than))
+            return self._merge(name, changed, clauses)
         version = self._rewrite(name, current, changed.alias("s"), same_keys(keys),
                                 changed).version
         self.commits[name] = Commit(version, changes)
