@@ -42,6 +42,9 @@ def cli_env(one_run_jvm: bool = True) -> dict[str, str]:
     return jvm_env(env) if one_run_jvm else env
 
 
+# Spark's own defaults for the settings session.INTERPRETED changes: generated code.
+COMPILED = {"spark.sql.codegen.wholeStage": "true", "spark.sql.codegen.factoryMode": "FALLBACK"}
+
 # What a run on 2026-01-01 accepts with the shipped defaults (1990-01-01, one day ahead).
 BOUNDS = TimeBounds.of("1990-01-01", dt.datetime(2026, 1, 1, tzinfo=dt.UTC), 1)
 

@@ -19,6 +19,7 @@ from rfm_spark.session import (
     shuffle_partitions_for,
     sized_to_input,
 )
+from tests.helpers import COMPILED
 
 MB = 2**20
 
@@ -38,8 +39,7 @@ def test_one_partition_per_chunk_of_input_within_floor_and_ceiling(input_bytes, 
     assert shuffle_partitions_for(input_bytes, partition_mb, ceiling) == expected
 
 
-INTERPRETED_OFF = {"spark.sql.codegen.wholeStage": "true",
-                   "spark.sql.codegen.factoryMode": "FALLBACK"}
+INTERPRETED_OFF = COMPILED
 
 
 def sizing(partition_mb: int = 24, interpreted_below_mb: int = 4) -> SparkSettings:

@@ -82,11 +82,9 @@ def test_a_landing_too_small_to_fit_stops_the_run_with_the_fits_on_record(
     assert not (warehouse / "marts").exists()  # nothing published
 
 
-def test_clv_switched_off_writes_no_mart_and_fits_nothing(spark, tmp_path):
-    raw, warehouse = tmp_path / "raw", tmp_path / "wh"
-    clean_delivery(raw)
-    assert main(["run", "--config", config(tmp_path, clv={"enabled": False}), "--raw-dir",
-                 str(raw), "--warehouse", str(warehouse)]) == 0
+def test_clv_switched_off_writes_no_mart_and_fits_nothing(clean_base):
+    """The shared clean build (tests/conftest.py) runs with `clv.enabled: false`."""
+    _, _, warehouse = clean_base
     assert (warehouse / "marts" / "customer_segmentation").exists()
     assert not (warehouse / "marts" / "customer_lifetime_value").exists()
     assert not (warehouse / "audit" / "clv_models").exists()

@@ -1,4 +1,5 @@
-"""A clean one-delivery warehouse built once; tests that change it work on a copy."""
+"""Tests that change the clean one-delivery warehouse (tests/conftest.py: clean_base) work on
+a copy of it."""
 
 from __future__ import annotations
 
@@ -6,41 +7,13 @@ import shutil
 from pathlib import Path
 
 import pytest
-import yaml
 
 from rfm_spark.cli import main
-from tests.hostile.landings import clean_delivery
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="session")
-def base_config(tmp_path_factory) -> str:
-    """The defaults without CLV: these landings hold a handful of customers, from which no
-    CLV model can be fitted (a fit that does not converge stops a run: tests/clv,
-    tests/e2e/test_clv.py). Every staging table keeps its failing rows, however small, so
-    that hostile keys go through the incremental checks too."""
-    path = tmp_path_factory.mktemp("hostile-conf") / "base.yaml"
-    path.write_text(yaml.safe_dump({"inherits": str(REPO / "conf" / "base.yaml"),
-                                    "clv": {"enabled": False},
-                                    "quality": {"kept_failures_from_mb": 0}}))
-    return str(path)
 
 
 def run(config: str, raw: Path, warehouse: Path, *extra: str) -> int:
     return main(["run", "--config", config, "--raw-dir", str(raw), "--warehouse",
                  str(warehouse), *extra])
-
-
-@pytest.fixture(scope="session")
-def clean_base(base_config, tmp_path_factory) -> tuple[Path, Path, Path]:
-    """One run on the clean delivery d1: (landing, its pristine copy, warehouse)."""
-    base = tmp_path_factory.mktemp("clean-base")
-    raw, warehouse = base / "raw", base / "wh"
-    clean_delivery(raw)
-    assert run(base_config, raw, warehouse) == 0
-    shutil.copytree(raw, base / "raw-pristine")  # file times kept (copy2)
-    return raw, base / "raw-pristine", warehouse
 
 
 @pytest.fixture
