@@ -39,9 +39,6 @@ def test_one_partition_per_chunk_of_input_within_floor_and_ceiling(input_bytes, 
     assert shuffle_partitions_for(input_bytes, partition_mb, ceiling) == expected
 
 
-INTERPRETED_OFF = COMPILED
-
-
 def sizing(partition_mb: int = 24, interpreted_below_mb: int = 4) -> SparkSettings:
     return SparkSettings(shuffle_partition_mb=partition_mb,
                          interpreted_below_mb=interpreted_below_mb)
@@ -63,14 +60,12 @@ def test_settings_follow_the_input(input_bytes, ceiling, spark_settings, expecte
 
 
 @pytest.fixture
-def session_with_64(spark):
-    before = {key: spark.conf.get(key) for key in (SHUFFLE_PARTITIONS, *INTERPRETED)}
-    spark.conf.set(SHUFFLE_PARTITIONS, "64")
-    for key, value in INTERPRETED_OFF.items():
-        spark.conf.set(key, value)
-    yield spark
-    for key, value in before.items():
-        spark.conf.set(key, value)
+def session_with_64(compiled):
+    """The session compiling generated code (the `compiled` fixture) with 64 partitions."""
+    before = compiled.conf.get(SHUFFLE_PARTITIONS)
+    compiled.conf.set(SHUFFLE_PARTITIONS, "64")
+    yield compiled
+    compiled.conf.set(SHUFFLE_PARTITIONS, before)
 
 
 def current(spark) -> dict[str, str]:
@@ -80,12 +75,12 @@ def current(spark) -> dict[str, str]:
 def test_sized_within_the_block_and_restored_after(session_with_64):
     spark = session_with_64
     with sized_to_input(spark, 100 * MB, sizing()):
-        assert current(spark) == {SHUFFLE_PARTITIONS: "5", **INTERPRETED_OFF}
-    assert current(spark) == {SHUFFLE_PARTITIONS: "64", **INTERPRETED_OFF}
+        assert current(spark) == {SHUFFLE_PARTITIONS: "5", **COMPILED}
+    assert current(spark) == {SHUFFLE_PARTITIONS: "64", **COMPILED}
     with pytest.raises(RuntimeError), sized_to_input(spark, 0, sizing()):
         assert current(spark) == {SHUFFLE_PARTITIONS: "2", **INTERPRETED}
         raise RuntimeError("a failed run restores it too")
-    assert current(spark) == {SHUFFLE_PARTITIONS: "64", **INTERPRETED_OFF}
+    assert current(spark) == {SHUFFLE_PARTITIONS: "64", **COMPILED}
 
 
 @pytest.mark.parametrize("input_bytes, spark_settings", [
@@ -95,7 +90,7 @@ def test_sized_within_the_block_and_restored_after(session_with_64):
 def test_unknown_size_or_switched_off_keeps_the_session_values(session_with_64, input_bytes,
                                                                spark_settings):
     with sized_to_input(session_with_64, input_bytes, spark_settings):
-        assert current(session_with_64) == {SHUFFLE_PARTITIONS: "64", **INTERPRETED_OFF}
+        assert current(session_with_64) == {SHUFFLE_PARTITIONS: "64", **COMPILED}
 
 
 def test_interpreted_and_compiled_give_the_same_rows(session_with_64, capsys):

@@ -35,7 +35,6 @@ def test_catalog_tables_equal_path_tables(spark, compiled, sample_landing, sampl
             for table in TABLES:
                 deliver(source, raw, table, delivery)
         assert main(["run", "--config", str(config), "--raw-dir", str(raw)]) == 0
-    assert spark.conf.get("spark.sql.codegen.wholeStage") == "true"
     assert "expressions interpreted" not in capsys.readouterr().err  # both runs compiled
     assert spark.catalog.tableExists("rfm_cat.marts_customer_segmentation")
     assert spark.catalog.tableExists("rfm_marts.top_customers")
